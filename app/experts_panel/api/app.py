@@ -1,0 +1,105 @@
+"""The FastAPI application: routes, CORS, request ids, and the database's lifetime."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from asgi_correlation_id import CorrelationIdMiddleware
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from experts_panel.api.routes import experts, health, posts
+from experts_panel.db.database import Database
+from experts_panel.logs import get_logger
+from experts_panel.settings import Settings
+
+DEV_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
+log = get_logger("experts_panel.http")
+
+
+def allowed_origins(settings: Settings) -> list[str]:
+    origins = list(DEV_ORIGINS)
+    if settings.PRODUCTION_ORIGIN:
+        origins.append(settings.PRODUCTION_ORIGIN)
+    return origins
+
+
+class AccessLog:
+    """One structured line per request; pure ASGI so streamed responses stay streamed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+
+
+def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+    """Build the app. Without `database`, it opens (and migrates) one at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        if database is None:
+            opened, report = await Database.open(settings)
+            if report.applied:
+                log.info("migrated", applied=report.applied, backup=str(report.backup))
+            app.state.database = opened
+        else:
+            app.state.database = database
+        try:
+            yield
+        finally:
+            if owned:
+                await app.state.database.close()
+
+    production = settings.ENVIRONMENT == "production"
+    app = FastAPI(
+        title="Experts Panel",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None if production else "/api/docs",
+        redoc_url=None,
+        openapi_url=None if production else "/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    app.include_router(experts.router)
+    app.include_router(posts.router)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=allowed_origins(settings),
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID"],
+    )
+    app.add_middleware(AccessLog)
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
+    if settings.STATIC_DIR is not None:
+        app.mount("/", StaticFiles(directory=settings.STATIC_DIR, html=True), name="frontend")
+    return app

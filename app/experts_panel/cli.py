@@ -1,0 +1,396 @@
+"""The `experts-panel` command: serve, migrate, import, manage experts, run the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from experts_panel.comments import CommentImportSummary, import_comments
+from experts_panel.db.database import Database
+from experts_panel.db.migrations import MigrationError, migrate
+from experts_panel.experts import ExpertError, list_experts, remove_expert, rename_expert
+from experts_panel.importer import ImportFailed, PostImportSummary, import_posts
+from experts_panel.logs import configure_logging
+from experts_panel.settings import Settings, SettingsError, env_example, load_settings
+
+app = typer.Typer(
+    help="Experts Panel: answers from several Telegram-channel experts side by side.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+experts_app = typer.Typer(help="List, rename and remove experts.", no_args_is_help=True)
+settings_app = typer.Typer(help="Show the settings the service reads.", no_args_is_help=True)
+app.add_typer(experts_app, name="experts")
+app.add_typer(settings_app, name="settings")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    for line in message.splitlines():
+        err.print(f"error: {line}", highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit(overrides: dict[str, str] | None = None) -> Settings:
+    import os
+
+    environ = dict(os.environ)
+    environ.update(overrides or {})
+    try:
+        settings = load_settings(environ)
+    except SettingsError as exc:
+        fail(str(exc), code=2)
+    configure_logging(settings.LOG_LEVEL, json_output=settings.ENVIRONMENT == "production")
+    return settings
+
+
+def run(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await coro_factory()
+
+    return asyncio.run(main())
+
+
+async def open_database(settings: Settings) -> Database:
+    try:
+        database, report = await Database.open(settings)
+    except MigrationError as exc:
+        fail(str(exc))
+    if report.applied:
+        backup = f" (backup: {report.backup})" if report.backup else ""
+        err.print(
+            f"schema {report.from_version} -> {report.to_version}: applied "
+            f"{', '.join(report.applied)}{backup}",
+            highlight=False,
+        )
+    return database
+
+
+@contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
+    """A byte-count progress bar on a terminal; nothing when output is not a terminal."""
+    if not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Overrides API_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Overrides API_PORT.")] = None,
+) -> None:
+    """Serve the HTTP API (and the built front end when STATIC_DIR is set) with hypercorn."""
+    overrides = {}
+    if host is not None:
+        overrides["API_HOST"] = host
+    if port is not None:
+        overrides["API_PORT"] = str(port)
+    settings = settings_or_exit(overrides)
+    _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
+    from experts_panel.api.app import create_app
+    from experts_panel.server import serve as serve_app
+
+    async def main() -> None:
+        database = await open_database(settings)
+        try:
+            await serve_app(create_app(settings, database), settings.API_HOST, settings.API_PORT)
+        finally:
+            await database.close()
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        fail(f"cannot serve on {settings.API_HOST}:{settings.API_PORT}: {exc.strerror or exc}")
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply pending schema migrations (after a backup) and say what was done."""
+    settings = settings_or_exit()
+    try:
+        report = migrate(settings.database_path, settings.backup_dir)
+    except MigrationError as exc:
+        fail(str(exc))
+    if report.applied:
+        backup = f"; backup {report.backup}" if report.backup else ""
+        out.print(
+            f"schema {report.from_version} -> {report.to_version}: applied "
+            f"{', '.join(report.applied)}{backup}",
+            highlight=False,
+        )
+    else:
+        out.print(f"schema {report.to_version}: up to date", highlight=False)
+
+
+def _print_post_summary(s: PostImportSummary) -> None:
+    verb = "created" if s.expert_created else "updated"
+    out.print(
+        f"{s.source}: expert {s.expert_id} {verb} from {s.chat.type} {s.chat.name!r} "
+        f"({s.chat.id})",
+        highlight=False,
+    )
+    skipped = ", ".join(f"{n} {kind}" for kind, n in sorted(s.skipped.items())) or "none"
+    out.print(
+        f"  messages {s.messages_seen}: posts added {s.posts_added}, updated {s.posts_updated}, "
+        f"unchanged {s.posts_unchanged}; skipped {skipped}",
+        highlight=False,
+    )
+    out.print(
+        f"  links: {s.reply_links} reply, {s.mention_links} mention; "
+        f"{s.dangling_references} to posts not in the archive; "
+        f"{s.external_mentions} mentions of other channels kept as metadata",
+        highlight=False,
+    )
+
+
+def _print_comment_summary(s: CommentImportSummary) -> None:
+    out.print(f"{s.source}: comments from {s.discussion_chat!r}", highlight=False)
+    out.print(
+        f"  post copies {s.copies_seen}: matched {s.copies_matched}, "
+        f"unmatched {len(s.unmatched_copies)}",
+        highlight=False,
+    )
+    for copy in s.unmatched_copies[:20]:
+        out.print(
+            f"    unmatched copy {copy['id']} of {copy['date']}: {copy['text']!r}",
+            highlight=False,
+        )
+    if len(s.unmatched_copies) > 20:
+        out.print(f"    ... and {len(s.unmatched_copies) - 20} more", highlight=False)
+    out.print(
+        f"  comments {s.comments_seen}: added {s.comments_added}, updated {s.comments_updated}, "
+        f"unchanged {s.comments_unchanged} ({s.author_comments} by the channel); "
+        f"not under a post {s.not_under_a_post}, under unmatched copies {s.under_unmatched_copy}",
+        highlight=False,
+    )
+
+
+@app.command("import")
+def import_command(
+    export: Annotated[Path, typer.Argument(help="The channel's (or group's) export JSON.")],
+    expert: Annotated[str, typer.Option("--expert", help="Expert id (a slug).")],
+    username: Annotated[
+        str | None, typer.Option(help="The channel's public username, for t.me links.")
+    ] = None,
+    chat: Annotated[
+        str | None, typer.Option(help="In a full-account export: the chat's name or id.")
+    ] = None,
+    comments: Annotated[
+        Path | None, typer.Option(help="The export of the channel's discussion group.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import a Telegram Desktop export: all of it, or nothing if any part fails."""
+    settings = settings_or_exit()
+
+    async def main() -> tuple[PostImportSummary, CommentImportSummary | None]:
+        database = await open_database(settings)
+        try:
+            async with database.write() as conn:
+                with progress_bar(export.name, _size(export)) as on_read:
+                    posts = await import_posts(conn, export, expert, username, chat, on_read)
+                found = None
+                if comments is not None:
+                    with progress_bar(comments.name, _size(comments)) as on_read:
+                        found = await import_comments(conn, comments, expert, on_read)
+            return posts, found
+        finally:
+            await database.close()
+
+    try:
+        posts, found = asyncio.run(main())
+    except (ImportFailed, ExpertError) as exc:
+        fail(f"{exc} (nothing was imported)")
+    if as_json:
+        payload: dict[str, Any] = {"posts": posts.as_dict()}
+        if found is not None:
+            payload["comments"] = found.as_dict()
+        out.print_json(json.dumps(payload, ensure_ascii=False))
+        return
+    _print_post_summary(posts)
+    if found is not None:
+        _print_comment_summary(found)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+@experts_app.command("list")
+def experts_list(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the experts with their counts."""
+    settings = settings_or_exit()
+
+    async def main() -> list[Any]:
+        database = await open_database(settings)
+        try:
+            async with database.read() as conn:
+                return await list_experts(conn)
+        finally:
+            await database.close()
+
+    stats = asyncio.run(main())
+    if as_json:
+        rows = [
+            {
+                "id": s.expert.id,
+                "name": s.expert.display_name,
+                "channel_username": s.expert.channel_username,
+                "posts": s.post_count,
+                "comments": s.comment_count,
+                "first_post_at": s.first_post_at,
+                "last_post_at": s.last_post_at,
+            }
+            for s in stats
+        ]
+        out.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    if not stats:
+        out.print("no experts yet: add one with `experts-panel import EXPORT.json --expert ID`")
+        return
+    table = Table("id", "name", "channel", "posts", "comments", "from", "to")
+    for s in stats:
+        table.add_row(
+            s.expert.id,
+            s.expert.display_name,
+            f"@{s.expert.channel_username}" if s.expert.channel_username else "-",
+            str(s.post_count),
+            str(s.comment_count),
+            (s.first_post_at or "-")[:10],
+            (s.last_post_at or "-")[:10],
+        )
+    out.print(table)
+
+
+@experts_app.command("rename")
+def experts_rename(
+    expert_id: Annotated[str, typer.Argument(help="The expert's id.")],
+    name: Annotated[str, typer.Argument(help="The new display name.")],
+) -> None:
+    """Change an expert's display name (its id stays)."""
+    settings = settings_or_exit()
+
+    async def main() -> None:
+        database = await open_database(settings)
+        try:
+            async with database.write() as conn:
+                await rename_expert(conn, expert_id, name)
+        finally:
+            await database.close()
+
+    try:
+        asyncio.run(main())
+    except ExpertError as exc:
+        fail(str(exc))
+    out.print(f"expert {expert_id} is now {name.strip()!r}", highlight=False)
+
+
+@experts_app.command("remove")
+def experts_remove(
+    expert_id: Annotated[str, typer.Argument(help="The expert's id.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove an expert and every post, link and comment it owns, and nothing else."""
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("removing an expert needs --yes when not run from a terminal")
+        typer.confirm(f"Remove expert {expert_id} and all its posts and comments?", abort=True)
+    settings = settings_or_exit()
+
+    async def main() -> int:
+        database = await open_database(settings)
+        try:
+            async with database.write() as conn:
+                return await remove_expert(conn, expert_id)
+        finally:
+            await database.close()
+
+    try:
+        count = asyncio.run(main())
+    except ExpertError as exc:
+        fail(str(exc))
+    out.print(f"removed expert {expert_id} and its {count} posts", highlight=False)
+
+
+@settings_app.command("env-example")
+def settings_env_example() -> None:
+    """Print `.env.example`: every variable with its help and default."""
+    sys.stdout.write(env_example())
+
+
+@settings_app.command("check")
+def settings_check() -> None:
+    """Validate the current environment's settings and print them (secrets hidden)."""
+    settings = settings_or_exit()
+    for name, value in settings.model_dump().items():
+        shown = "(set)" if name == "OPENROUTER_API_KEY" and value else value
+        out.print(f"{name}={'' if shown is None else shown}", highlight=False)
+
+
+@app.command()
+def demo(
+    serve_after: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve once the demo is imported.")
+    ] = True,
+) -> None:
+    """Recreate the demo database (default ./data/demo.db) from the bundled experts and serve."""
+    import os
+
+    from experts_panel.demo import DEMO_DATABASE_URL, DemoError, build_demo
+
+    overrides = {} if os.environ.get("DATABASE_URL") else {"DATABASE_URL": DEMO_DATABASE_URL}
+    settings = settings_or_exit(overrides)
+    try:
+        summaries = asyncio.run(build_demo(settings))
+    except (DemoError, ImportFailed, MigrationError) as exc:
+        fail(str(exc))
+    for posts, found in summaries:
+        _print_post_summary(posts)
+        _print_comment_summary(found)
+    out.print(f"demo database: {settings.database_path}", highlight=False)
+    if serve_after:
+        out.print(
+            f"serving on http://{settings.API_HOST}:{settings.API_PORT} (Ctrl+C stops)",
+            highlight=False,
+        )
+        _serve(settings)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,358 @@
+"""Import the comments of a channel from the export of its discussion group.
+
+In the discussion group every channel post appears as an automatic forwarded copy that names
+the channel but not the original message id; comments are replies to that copy, possibly in
+chains. Each copy is matched to its channel post by text and time, and every comment is stored
+under the post its chain leads to. Two streaming passes over the file keep memory to a few
+integers per message: the first finds the copies and the reply chains, the second stores.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from bisect import bisect_left
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from experts_panel.db.schema import comments, experts, import_runs, posts
+from experts_panel.experts import Expert, check_slug, get_expert, now_iso
+from experts_panel.importer import BATCH, ImportFailed, ProgressCallback, content_hash
+from experts_panel.telegram.export import ExportError, TelegramExport
+from experts_panel.telegram.message import MessageError, message_id_of, parse_message
+from experts_panel.telegram.text import normalise_for_matching
+
+# An automatic copy follows its post within seconds; these bounds leave room for slow delivery
+# and for exports whose dates are in the exporter's local time.
+EXACT_TEXT_WINDOW_S = 36 * 3600
+FUZZY_WINDOW_S = 600
+EMPTY_TEXT_WINDOW_S = 60
+FUZZY_MIN_RATIO = 0.85
+MAX_CHAIN = 10_000
+
+_COMMENT_FIELDS = (
+    "post_telegram_message_id",
+    "parent_comment_id",
+    "date",
+    "edited_at",
+    "text",
+    "author_name",
+    "author_id",
+    "is_channel_author",
+    "media",
+)
+
+
+@dataclass
+class CommentImportSummary:
+    expert_id: str
+    source: str
+    discussion_chat: str
+    copies_seen: int = 0
+    copies_matched: int = 0
+    unmatched_copies: list[dict[str, Any]] = field(default_factory=list)
+    comments_seen: int = 0
+    comments_added: int = 0
+    comments_updated: int = 0
+    comments_unchanged: int = 0
+    author_comments: int = 0
+    not_under_a_post: int = 0
+    under_unmatched_copy: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "expert_id": self.expert_id,
+            "source": self.source,
+            "discussion_chat": self.discussion_chat,
+            "copies_seen": self.copies_seen,
+            "copies_matched": self.copies_matched,
+            "unmatched_copies": self.unmatched_copies,
+            "comments_seen": self.comments_seen,
+            "comments_added": self.comments_added,
+            "comments_updated": self.comments_updated,
+            "comments_unchanged": self.comments_unchanged,
+            "author_comments": self.author_comments,
+            "not_under_a_post": self.not_under_a_post,
+            "under_unmatched_copy": self.under_unmatched_copy,
+            "skipped": dict(self.skipped),
+        }
+
+
+def _epoch(iso: str) -> float:
+    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+class PostIndex:
+    """The expert's posts, indexed for matching discussion copies by text and by time."""
+
+    def __init__(self, rows: list[tuple[int, str, str]]) -> None:
+        self.by_text: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        timeline: list[tuple[float, int, str]] = []
+        for message_id, date, body in rows:
+            moment = _epoch(date)
+            norm = normalise_for_matching(body)
+            self.by_text[norm].append((moment, message_id))
+            timeline.append((moment, message_id, norm))
+        timeline.sort()
+        self.timeline = timeline
+        self.times = [t for t, _, _ in timeline]
+
+    def match(self, text: str, date: str) -> int | None:
+        moment = _epoch(date)
+        norm = normalise_for_matching(text)
+        exact = [
+            (abs(moment - t), message_id)
+            for t, message_id in self.by_text.get(norm, [])
+            if abs(moment - t) <= (EXACT_TEXT_WINDOW_S if norm else EMPTY_TEXT_WINDOW_S)
+        ]
+        if exact:
+            return min(exact)[1]
+        if not norm:
+            return None
+        start = bisect_left(self.times, moment - FUZZY_WINDOW_S)
+        best: tuple[float, float, int] | None = None
+        for t, message_id, candidate in self.timeline[start:]:
+            if t > moment + FUZZY_WINDOW_S:
+                break
+            if not candidate:
+                continue
+            ratio = difflib.SequenceMatcher(None, norm, candidate).ratio()
+            if ratio >= FUZZY_MIN_RATIO and (best is None or (ratio, -abs(moment - t)) > best[:2]):
+                best = (ratio, -abs(moment - t), message_id)
+        return best[2] if best else None
+
+
+def _is_copy(raw: dict[str, Any], channel_key: str | None, names: set[str]) -> bool:
+    forwarded_id = raw.get("forwarded_from_id")
+    author_id = raw.get("from_id")
+    if channel_key is not None and forwarded_id == channel_key:
+        return True
+    return raw.get("forwarded_from") in names and author_id in (channel_key, None)
+
+
+async def import_comments(
+    conn: AsyncConnection,
+    path: Path,
+    expert_id: str,
+    on_read: ProgressCallback | None = None,
+) -> CommentImportSummary:
+    """Import a discussion group export as `expert_id`'s comments, in the caller's transaction."""
+    check_slug(expert_id)
+    started = now_iso()
+    expert = await get_expert(conn, expert_id)
+    if expert is None:
+        raise ImportFailed(f"{path}: no expert {expert_id!r}; import its channel first")
+    export = TelegramExport(path)
+    group = export.chat
+    if expert.channel_id is not None and group.id == expert.channel_id:
+        raise ImportFailed(
+            f"{path}: this is the channel's own export; --comments takes its discussion group"
+        )
+    if (
+        expert.discussion_chat_id is not None
+        and group.id is not None
+        and expert.discussion_chat_id != group.id
+    ):
+        raise ImportFailed(
+            f"{path}: expert {expert_id!r} takes comments from chat {expert.discussion_chat_id}; "
+            f"this export is of chat {group.id} ({group.name})"
+        )
+    summary = CommentImportSummary(expert.id, path.name, group.name)
+    rows = (
+        await conn.execute(
+            select(posts.c.telegram_message_id, posts.c.date, posts.c.text).where(
+                posts.c.expert_id == expert.id
+            )
+        )
+    ).all()
+    if not rows:
+        raise ImportFailed(f"{path}: expert {expert_id!r} has no posts to attach comments to")
+    index = PostIndex([(r[0], r[1], r[2]) for r in rows])
+    channel_key = f"channel{expert.channel_id}" if expert.channel_id is not None else None
+    names = {expert.display_name}
+
+    copy_to_post: dict[int, int | None] = {}
+    parent_of: dict[int, int | None] = {}
+    try:
+        # Pass 1: find the copies, match them, and record who replies to whom.
+        for raw in export.messages(on_read):
+            try:
+                message_id = message_id_of(raw)
+                if raw.get("type") != "message":
+                    summary.skipped[str(raw.get("type"))] += 1
+                    continue
+                if _is_copy(raw, channel_key, names):
+                    summary.copies_seen += 1
+                    message = parse_message(raw)
+                    post_id = index.match(message.text, message.date)
+                    copy_to_post[message_id] = post_id
+                    if post_id is None:
+                        summary.unmatched_copies.append(
+                            {"id": message_id, "date": message.date, "text": message.text[:80]}
+                        )
+                    else:
+                        summary.copies_matched += 1
+                else:
+                    reply_to = raw.get("reply_to_message_id")
+                    parent_of[message_id] = reply_to if isinstance(reply_to, int) else None
+            except MessageError as exc:
+                raise ImportFailed(f"{path}: message {raw.get('id')}: {exc}") from exc
+        if summary.copies_seen == 0 and not parent_of:
+            raise ImportFailed(f"{path}: the chat {group.name!r} has no messages")
+
+        post_of = _resolve_threads(copy_to_post, parent_of)
+
+        # Pass 2: store each comment whose chain leads to a matched post.
+        writer = _CommentWriter(conn, expert, summary)
+        for raw in export.messages():
+            if raw.get("type") != "message":
+                continue
+            message_id = raw["id"]
+            if message_id in copy_to_post:
+                continue
+            summary.comments_seen += 1
+            target = post_of.get(message_id)
+            if target is None:
+                summary.not_under_a_post += 1
+                continue
+            if target == _UNMATCHED:
+                summary.under_unmatched_copy += 1
+                continue
+            try:
+                message = parse_message(raw)
+            except MessageError as exc:
+                raise ImportFailed(f"{path}: message {message_id}: {exc}") from exc
+            reply_to = parent_of.get(message_id)
+            parent = reply_to if reply_to in parent_of else None
+            is_author = channel_key is not None and message.author_id == channel_key
+            summary.author_comments += int(is_author)
+            row: dict[str, Any] = {
+                "expert_id": expert.id,
+                "post_telegram_message_id": target,
+                "telegram_message_id": message_id,
+                "parent_comment_id": parent,
+                "date": message.date,
+                "edited_at": message.edited_at,
+                "text": message.text,
+                "author_name": message.author_name,
+                "author_id": message.author_id,
+                "is_channel_author": int(is_author),
+                "media": json.dumps(message.media, ensure_ascii=False) if message.media else None,
+            }
+            writer.add(row)
+            if len(writer.batch) >= BATCH:
+                await writer.flush()
+        await writer.flush()
+    except ExportError as exc:
+        raise ImportFailed(str(exc)) from exc
+
+    await conn.execute(
+        update(experts)
+        .where(experts.c.id == expert.id)
+        .values(discussion_chat_id=group.id, discussion_chat_name=group.name, updated_at=now_iso())
+    )
+    await conn.execute(
+        import_runs.insert().values(
+            expert_id=expert.id,
+            kind="comments",
+            source_name=path.name,
+            started_at=started,
+            finished_at=now_iso(),
+            summary=json.dumps(summary.as_dict(), ensure_ascii=False),
+        )
+    )
+    return summary
+
+
+_UNMATCHED = -1
+
+
+def _resolve_threads(
+    copy_to_post: dict[int, int | None], parent_of: dict[int, int | None]
+) -> dict[int, int]:
+    """For each comment: the post its reply chain leads to, `_UNMATCHED`, or absent."""
+    resolved: dict[int, int] = {}
+    for start in parent_of:
+        chain: list[int] = []
+        node: int | None = start
+        result: int | None = None
+        while node is not None and len(chain) < MAX_CHAIN:
+            if node in resolved:
+                result = resolved[node]
+                break
+            if node in copy_to_post:
+                post = copy_to_post[node]
+                result = _UNMATCHED if post is None else post
+                break
+            if node not in parent_of or node in chain:
+                break
+            chain.append(node)
+            node = parent_of[node]
+        if result is not None:
+            for member in chain:
+                resolved[member] = result
+    return resolved
+
+
+class _CommentWriter:
+    def __init__(self, conn: AsyncConnection, expert: Expert, summary: CommentImportSummary):
+        self.conn = conn
+        self.expert = expert
+        self.summary = summary
+        self.batch: list[dict[str, Any]] = []
+        self.stamp = now_iso()
+
+    def add(self, row: dict[str, Any]) -> None:
+        row["content_hash"] = content_hash(row, _COMMENT_FIELDS)
+        row["imported_at"] = row["updated_at"] = self.stamp
+        self.batch.append(row)
+
+    async def flush(self) -> None:
+        if not self.batch:
+            return
+        rows, self.batch = self.batch, []
+        ids = [row["telegram_message_id"] for row in rows]
+        existing = dict(
+            (
+                await self.conn.execute(
+                    select(comments.c.telegram_message_id, comments.c.content_hash).where(
+                        comments.c.expert_id == self.expert.id,
+                        comments.c.telegram_message_id.in_(ids),
+                    )
+                )
+            ).all()
+        )
+        changed = []
+        for row in rows:
+            before = existing.get(row["telegram_message_id"])
+            if before is None:
+                self.summary.comments_added += 1
+                changed.append(row)
+            elif before != row["content_hash"]:
+                self.summary.comments_updated += 1
+                changed.append(row)
+            else:
+                self.summary.comments_unchanged += 1
+        if not changed:
+            return
+        statement = insert(comments)
+        updates = {name: statement.excluded[name] for name in (*_COMMENT_FIELDS, "content_hash")}
+        updates["updated_at"] = statement.excluded.updated_at
+        await self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[comments.c.expert_id, comments.c.telegram_message_id],
+                set_=updates,
+            ),
+            changed,
+        )

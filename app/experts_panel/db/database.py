@@ -1,0 +1,61 @@
+"""Opening the database: migrate (with a backup first) then hand out the async engine."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from experts_panel.db.engine import create_engine
+from experts_panel.db.migrations import MigrationReport, migrate
+from experts_panel.settings import Settings
+
+
+class Database:
+    """The service's one handle on SQLite; every query goes through its connections."""
+
+    def __init__(self, engine: AsyncEngine, path: Path) -> None:
+        self.engine = engine
+        self.path = path
+
+    @classmethod
+    async def open(cls, settings: Settings) -> tuple[Database, MigrationReport]:
+        """Migrate the file named by `DATABASE_URL` (raises `MigrationError`), then connect."""
+        report = await asyncio.to_thread(migrate, settings.database_path, settings.backup_dir)
+        return cls(create_engine(settings.DATABASE_URL), settings.database_path), report
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        """Raise unless the database file can be opened and read right now.
+
+        Pooled connections keep working on a file that was deleted or made unreadable, so the
+        check opens a fresh one (without creating anything) beside a query on the pool.
+        """
+        await asyncio.to_thread(self._probe_file)
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT count(*) FROM schema_migrations"))
+
+    def _probe_file(self) -> None:
+        conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=5)
+        try:
+            conn.execute("SELECT count(*) FROM schema_migrations").fetchone()
+        finally:
+            conn.close()
+
+    async def close(self) -> None:
+        await self.engine.dispose()

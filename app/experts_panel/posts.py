@@ -1,0 +1,113 @@
+"""Reading one post with its links and comments, always within one expert."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from experts_panel.db.schema import comments, links, posts
+
+
+@dataclass(frozen=True)
+class PostLink:
+    direction: str  # "out": this post refers to the other; "in": the other refers to this
+    link_type: str
+    telegram_message_id: int
+
+
+@dataclass(frozen=True)
+class Comment:
+    telegram_message_id: int
+    parent_comment_id: int | None
+    date: str
+    edited_at: str | None
+    text: str
+    author_name: str | None
+    is_channel_author: bool
+
+
+@dataclass(frozen=True)
+class PostDetail:
+    expert_id: str
+    telegram_message_id: int
+    date: str
+    edited_at: str | None
+    text: str
+    author_name: str | None
+    views: int | None
+    forwards: int | None
+    forwarded_from: str | None
+    media: dict[str, Any] | None
+    external_mentions: list[dict[str, Any]]
+    links: list[PostLink]
+    comments: list[Comment]
+
+
+async def get_post(
+    conn: AsyncConnection, expert_id: str, telegram_message_id: int
+) -> PostDetail | None:
+    row = (
+        await conn.execute(
+            select(posts).where(
+                posts.c.expert_id == expert_id,
+                posts.c.telegram_message_id == telegram_message_id,
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    link_rows = await conn.execute(
+        select(links).where(
+            links.c.expert_id == expert_id,
+            or_(
+                links.c.source_message_id == telegram_message_id,
+                links.c.target_message_id == telegram_message_id,
+            ),
+        ).order_by(links.c.id)
+    )
+    post_links = [
+        PostLink("out", r.link_type, r.target_message_id)
+        if r.source_message_id == telegram_message_id
+        else PostLink("in", r.link_type, r.source_message_id)
+        for r in link_rows
+    ]
+    comment_rows = await conn.execute(
+        select(comments)
+        .where(
+            and_(
+                comments.c.expert_id == expert_id,
+                comments.c.post_telegram_message_id == telegram_message_id,
+            )
+        )
+        .order_by(comments.c.date, comments.c.telegram_message_id)
+    )
+    return PostDetail(
+        expert_id=expert_id,
+        telegram_message_id=row.telegram_message_id,
+        date=row.date,
+        edited_at=row.edited_at,
+        text=row.text,
+        author_name=row.author_name,
+        views=row.views,
+        forwards=row.forwards,
+        forwarded_from=row.forwarded_from,
+        media=json.loads(row.media) if row.media else None,
+        external_mentions=json.loads(row.external_mentions) if row.external_mentions else [],
+        links=post_links,
+        comments=[
+            Comment(
+                telegram_message_id=c.telegram_message_id,
+                parent_comment_id=c.parent_comment_id,
+                date=c.date,
+                edited_at=c.edited_at,
+                text=c.text,
+                author_name=c.author_name,
+                is_channel_author=bool(c.is_channel_author),
+            )
+            for c in comment_rows
+        ],
+    )
