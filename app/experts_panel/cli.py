@@ -18,8 +18,15 @@ from rich.table import Table
 from experts_panel.comments import CommentImportSummary, import_comments
 from experts_panel.db.database import Database
 from experts_panel.db.migrations import MigrationError, migrate
-from experts_panel.experts import ExpertError, list_experts, remove_expert, rename_expert
-from experts_panel.importer import ImportFailed, PostImportSummary, import_posts
+from experts_panel.experts import (
+    ExpertError,
+    check_slug,
+    check_username,
+    list_experts,
+    remove_expert,
+    rename_expert,
+)
+from experts_panel.importer import ImportFailed, PostImportSummary, import_posts, open_export
 from experts_panel.logs import configure_logging
 from experts_panel.settings import Settings, SettingsError, env_example, load_settings
 
@@ -209,6 +216,16 @@ def import_command(
 ) -> None:
     """Import a Telegram Desktop export: all of it, or nothing if any part fails."""
     settings = settings_or_exit()
+    # What can be checked without the database is checked before it is opened.
+    try:
+        check_slug(expert)
+        if username is not None:
+            check_username(username)
+        open_export(export, chat)
+        if comments is not None:
+            open_export(comments)
+    except (ImportFailed, ExpertError) as exc:
+        fail(f"{exc} (nothing was imported)")
 
     async def main() -> tuple[PostImportSummary, CommentImportSummary | None]:
         database = await open_database(settings)

@@ -24,8 +24,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.schema import comments, experts, import_runs, posts
 from experts_panel.experts import Expert, check_slug, get_expert, now_iso
-from experts_panel.importer import BATCH, ImportFailed, ProgressCallback, content_hash
-from experts_panel.telegram.export import ExportError, TelegramExport
+from experts_panel.importer import (
+    BATCH,
+    ImportFailed,
+    ProgressCallback,
+    content_hash,
+    open_export,
+)
+from experts_panel.telegram.export import ExportError
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
 from experts_panel.telegram.text import normalise_for_matching
 
@@ -153,7 +159,7 @@ async def import_comments(
     expert = await get_expert(conn, expert_id)
     if expert is None:
         raise ImportFailed(f"{path}: no expert {expert_id!r}; import its channel first")
-    export = TelegramExport(path)
+    export = open_export(path)
     group = export.chat
     if expert.channel_id is not None and group.id == expert.channel_id:
         raise ImportFailed(

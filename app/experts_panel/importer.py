@@ -264,6 +264,14 @@ class _PostWriter:
                 self.summary.dangling_references += 1
 
 
+def open_export(path: Path, chat: str | None = None) -> TelegramExport:
+    """Open an export and read its chat's identity; raises `ImportFailed` naming the file."""
+    try:
+        return TelegramExport(path, chat=chat)
+    except ExportError as exc:
+        raise ImportFailed(str(exc)) from exc
+
+
 async def import_posts(
     conn: AsyncConnection,
     path: Path,
@@ -277,7 +285,7 @@ async def import_posts(
     if username is not None:
         username = check_username(username)
     started = now_iso()
-    export = TelegramExport(path, chat=chat)
+    export = open_export(path, chat)
     expert, created = await _resolve_expert(conn, expert_id, export.chat, username, path)
     summary = PostImportSummary(expert.id, created, export.chat, path.name)
     writer = _PostWriter(conn, expert, summary)

@@ -44,6 +44,11 @@ class _CountingReader:
         return chunk
 
 
+def _first_line(exc: Exception) -> str:
+    """yajl's messages span several lines with a caret; the first says what went wrong."""
+    return (str(exc).strip().splitlines() or ["unreadable"])[0].strip()
+
+
 def _int_or_none(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -82,7 +87,7 @@ class TelegramExport:
         try:
             yield from ijson.parse(raw)
         except ijson.JSONError as exc:
-            raise self._fail(f"not valid JSON ({exc})") from exc
+            raise self._fail(f"not valid JSON ({_first_line(exc)})") from exc
 
     def _read_chat_info(self) -> ChatInfo:
         top: dict[str, Any] = {}
@@ -161,7 +166,9 @@ class TelegramExport:
                     yield item
             except ijson.JSONError as exc:
                 where = "at the first message" if last_id is None else f"after message {last_id}"
-                raise ExportError(f"{self.path}: invalid JSON {where} ({exc})") from exc
+                raise ExportError(
+                    f"{self.path}: invalid JSON {where} ({_first_line(exc)})"
+                ) from exc
 
     def _chat_events(self, source: _CountingReader) -> Iterator[tuple[str, str, Any]]:
         """The events of the chosen chat only, re-rooted so `messages.item` addresses them."""

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from experts_panel.db.database import Database
+from experts_panel.settings import Settings, load_settings
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "experts.db"
+
+
+@pytest.fixture
+def settings(db_path: Path) -> Settings:
+    return load_settings({"DATABASE_URL": f"sqlite+aiosqlite:///{db_path}"})
+
+
+@pytest.fixture
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    opened, _ = await Database.open(settings)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+def cli_env(db_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENROUTER_", "API_"))}
+    env.pop("ENVIRONMENT", None)
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{db_path}"
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "experts_panel.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[str]
+    db_path: Path
+
+    def stop(self) -> int:
+        """SIGTERM, as systemd and Podman send it; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_server(db_path: Path, **extra_env: str) -> Server:
+    port = free_port()
+    env = cli_env(db_path, API_HOST="127.0.0.1", API_PORT=str(port), **extra_env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "experts_panel.cli", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"server exited with {process.returncode}: {output}")
+        try:
+            httpx.get(f"{url}/health", timeout=1)
+            return Server(url, process, db_path)
+        except httpx.TransportError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start within 30 s")
+
+
+@pytest.fixture
+def server_factory() -> Iterator[type[Server] | object]:
+    started: list[Server] = []
+
+    def factory(db_path: Path, **extra_env: str) -> Server:
+        server = start_server(db_path, **extra_env)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
