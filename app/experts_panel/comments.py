@@ -140,11 +140,19 @@ class PostIndex:
 
 
 def _is_copy(raw: dict[str, Any], channel_key: str | None, names: set[str]) -> bool:
+    """Is this group message the automatic copy of a channel post?
+
+    Copies are forwards posted by the channel itself. The channel's id is the sure sign; its
+    name alone (older exports) is taken only when the sender's id is absent, since a renamed
+    channel's copies carry the old name.
+    """
     forwarded_id = raw.get("forwarded_from_id")
     author_id = raw.get("from_id")
     if channel_key is not None and forwarded_id == channel_key:
         return True
-    return raw.get("forwarded_from") in names and author_id in (channel_key, None)
+    if channel_key is not None and author_id == channel_key and "forwarded_from" in raw:
+        return True
+    return author_id is None and raw.get("forwarded_from") in names
 
 
 async def import_comments(

@@ -218,7 +218,7 @@ async def test_a_bad_message_names_the_file_and_the_message(
     messages = [message(i, at(i), f"post {i}") for i in range(1, 800)]
     messages[700]["text"] = 42
     path = channel(tmp_path, messages)
-    with pytest.raises(ImportFailed, match=r"ch\.json: message 701: text is a int, expected a string or a list"):
+    with pytest.raises(ImportFailed, match=r"ch\.json: message 701: text is a number, expected a string or a list"):
         await do_import(database, path)
     assert rows(db_path, "SELECT count(*) FROM posts") == [(0,)]
     assert rows(db_path, "SELECT count(*) FROM experts") == [(0,)]
@@ -308,7 +308,7 @@ def test_unexpected_text_type_from_the_cli(tmp_path: Path) -> None:
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
-        f"error: {bad}: message 2: text is a dict, expected a string or a list (nothing was imported)"
+        f"error: {bad}: message 2: text is an object, expected a string or a list (nothing was imported)"
     ]
     assert rows(tmp_path / "e.db", "SELECT count(*) FROM posts") == [(0,)]
 

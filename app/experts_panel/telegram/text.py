@@ -17,6 +17,23 @@ class TextShapeError(ValueError):
     """`text` is neither a string nor a list of strings and entity objects."""
 
 
+def json_kind(value: object) -> str:
+    """How JSON would name the value's type, for messages about export files."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 def flatten_text(text: object) -> tuple[str, list[str]]:
     """Flatten an export's `text` into one string that keeps links and code.
 
@@ -26,7 +43,7 @@ def flatten_text(text: object) -> tuple[str, list[str]]:
     if isinstance(text, str):
         return text, []
     if not isinstance(text, list):
-        raise TextShapeError(f"text is a {type(text).__name__}, expected a string or a list")
+        raise TextShapeError(f"text is {json_kind(text)}, expected a string or a list")
     parts: list[str] = []
     hrefs: list[str] = []
     for piece in text:
@@ -35,7 +52,7 @@ def flatten_text(text: object) -> tuple[str, list[str]]:
             continue
         if not isinstance(piece, dict):
             raise TextShapeError(
-                f"text holds a {type(piece).__name__}, expected strings and entity objects"
+                f"text holds {json_kind(piece)}, expected strings and entity objects"
             )
         body = piece.get("text", "")
         if not isinstance(body, str):
