@@ -1,0 +1,170 @@
+"""Import speed and memory: generated Telegram exports of 10,000 and 100,000 messages.
+
+Runs `experts-panel import` as a separate process on each file (a fresh database, then a
+re-import of the same file) and prints messages per second and the process's peak RSS.
+Targets on the project's 2-core machine: at least 10,000 messages/s, and under 250 MB peak
+RSS for the 100,000-message file.
+
+    .venv/bin/python bench/import.py [--sizes 10000 100000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+USERNAME = "bench_channel"
+CHANNEL_ID = 1234567890
+WORDS = (
+    "retrieval embeddings answer model prompt context latency cost token budget sqlite backup "
+    "ответ модель контекст поиск стоимость запрос данные сервер резервная копия индекс "
+    "deploy podman systemd nginx certificate renewal evaluation quality users product"
+).split()
+
+
+def sentence(rng: random.Random, low: int, high: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(low, high))).capitalize() + "."
+
+
+def generate(count: int, seed: int = 7) -> dict[str, Any]:
+    """A channel export in the shape Telegram Desktop writes, with every feature in it."""
+    rng = random.Random(seed)
+    start = datetime(2022, 1, 1, tzinfo=UTC)
+    messages: list[dict[str, Any]] = []
+    for i in range(1, count + 1):
+        when = start + timedelta(minutes=37 * i)
+        base: dict[str, Any] = {
+            "id": i,
+            "type": "message",
+            "date": when.strftime("%Y-%m-%dT%H:%M:%S"),
+            "date_unixtime": str(int(when.timestamp())),
+        }
+        if i % 97 == 0:
+            base.update(type="service", actor="Bench", actor_id=f"channel{CHANNEL_ID}",
+                        action="pin_message", message_id=i - 1, text="", text_entities=[])
+            messages.append(base)
+            continue
+        if i % 3 == 0:
+            edited = when + timedelta(hours=2)
+            base["edited"] = edited.strftime("%Y-%m-%dT%H:%M:%S")
+            base["edited_unixtime"] = str(int(edited.timestamp()))
+        base["from"] = "Bench Channel"
+        base["from_id"] = f"channel{CHANNEL_ID}"
+        if i % 11 == 0:
+            base["forwarded_from"] = "Other Channel"
+            base["forwarded_from_id"] = "channel1111111111"
+        if i % 7 == 0 and i > 1:
+            base["reply_to_message_id"] = rng.randint(max(1, i - 500), i - 1)
+        if i % 5 == 0:
+            base.update(photo="(File not included. Change data exporting settings to download.)",
+                        photo_file_size=rng.randint(10_000, 500_000), width=1280, height=720)
+        if i % 4 == 0:
+            base["reactions"] = [{"type": "emoji", "count": rng.randint(1, 50), "emoji": "👍"}]
+        if i % 2 == 0:
+            target = rng.randint(1, max(1, i - 1))
+            text: Any = [
+                sentence(rng, 20, 80) + " ",
+                {"type": "bold", "text": sentence(rng, 2, 5)},
+                " see ",
+                {"type": "text_link", "text": "earlier",
+                 "href": f"https://t.me/{USERNAME}/{target}"},
+                " and ",
+                {"type": "link", "text": "https://t.me/other_channel/42"},
+                " ",
+                {"type": "code", "text": "PRAGMA journal_mode=WAL;"},
+                "\n",
+                {"type": "hashtag", "text": "#bench"},
+            ]
+            entities = [{"type": "plain", "text": p} if isinstance(p, str) else p for p in text]
+        else:
+            text = sentence(rng, 10, 120)
+            entities = [{"type": "plain", "text": text}]
+        base["text"] = text
+        base["text_entities"] = entities
+        messages.append(base)
+    return {"name": "Bench Channel", "type": "public_channel", "id": CHANNEL_ID,
+            "messages": messages}
+
+
+def run_import(export: Path, database: Path, cli: list[str]) -> tuple[float, int, dict[str, Any]]:
+    """Wall seconds, peak RSS in bytes and the JSON summary of one import process."""
+    env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{database}", LOG_LEVEL="WARNING")
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [*cli, "import", str(export), "--expert", "bench", "--username", USERNAME, "--json"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    out, err = process.communicate()
+    elapsed = time.perf_counter() - started
+    # ru_maxrss of the waited-for children: this one alone, since each runs in turn.
+    peak_kib = os.wait4(process.pid, os.WNOHANG)[2].ru_maxrss if False else None
+    if process.returncode != 0:
+        raise SystemExit(f"import failed: {err.strip()}")
+    del peak_kib
+    return elapsed, 0, json.loads(out)
+
+
+def measure(export: Path, database: Path, cli: list[str]) -> tuple[float, int, dict[str, Any]]:
+    env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{database}", LOG_LEVEL="WARNING")
+    command = [*cli, "import", str(export), "--expert", "bench", "--username", USERNAME, "--json"]
+    started = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the child becomes the import, so wait4 reports its own peak RSS
+        out = os.open(str(database) + ".out", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(out, 1)
+        os.execvpe(command[0], command, env)
+    _, status, usage = os.wait4(pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"import of {export.name} failed with {status}")
+    summary = json.loads(Path(str(database) + ".out").read_text())
+    return elapsed, usage.ru_maxrss * 1024, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    cli_path = Path(sys.executable).with_name("experts-panel")
+    cli = [str(cli_path)] if cli_path.exists() else [sys.executable, "-m", "experts_panel.cli"]
+
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
+        root = Path(tmp)
+        print(f"{'messages':>9} {'file MB':>8} {'run':>9} {'seconds':>8} {'msg/s':>8} {'peak RSS MB':>12}")
+        for size in args.sizes:
+            export = root / f"export-{size}.json"
+            export.write_text(json.dumps(generate(size), ensure_ascii=False), encoding="utf-8")
+            mb = export.stat().st_size / 1e6
+            fresh: list[tuple[float, int]] = []
+            again: list[tuple[float, int]] = []
+            for run in range(args.runs):
+                database = root / f"bench-{size}-{run}.db"
+                seconds, rss, summary = measure(export, database, cli)
+                assert summary["posts"]["messages_seen"] == size, summary
+                fresh.append((seconds, rss))
+                seconds, rss, summary = measure(export, database, cli)
+                assert summary["posts"]["posts_unchanged"] == summary["posts"]["messages_seen"] - sum(
+                    summary["posts"]["skipped"].values()
+                ), summary
+                again.append((seconds, rss))
+            for label, figures in (("fresh", fresh), ("re-import", again)):
+                seconds = statistics.median(s for s, _ in figures)
+                peak = max(r for _, r in figures) / 1e6
+                print(f"{size:>9} {mb:>8.1f} {label:>9} {seconds:>8.2f} {size / seconds:>8.0f} {peak:>12.1f}")
+        print("seconds: median of runs, whole process (start-up, migration, parse, store, commit);"
+              " peak RSS: the largest of the runs")
+
+
+if __name__ == "__main__":
+    main()
