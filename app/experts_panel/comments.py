@@ -19,18 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.schema import comments, experts, import_runs, posts
 from experts_panel.experts import Expert, check_slug, get_expert, now_iso
-from experts_panel.importer import (
-    BATCH,
-    ImportFailed,
-    ProgressCallback,
-    content_hash,
-    open_export,
-)
+from experts_panel.importer import BATCH, ImportFailed, ProgressCallback, open_export, upsert_sql
+from experts_panel.post_rows import content_hash, json_or_none
 from experts_panel.telegram.export import ExportError
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
 from experts_panel.telegram.text import normalise_for_matching
@@ -53,6 +47,20 @@ _COMMENT_FIELDS = (
     "author_id",
     "is_channel_author",
     "media",
+)
+_COMMENT_COLUMNS = (
+    "expert_id",
+    "telegram_message_id",
+    *_COMMENT_FIELDS,
+    "content_hash",
+    "imported_at",
+    "updated_at",
+)
+_COMMENT_UPSERT = upsert_sql(
+    "comments",
+    ("expert_id", "telegram_message_id"),
+    _COMMENT_COLUMNS,
+    (*_COMMENT_FIELDS, "content_hash", "updated_at"),
 )
 
 
@@ -262,7 +270,7 @@ async def import_comments(
                 "author_name": message.author_name,
                 "author_id": message.author_id,
                 "is_channel_author": int(is_author),
-                "media": json.dumps(message.media, ensure_ascii=False) if message.media else None,
+                "media": json_or_none(message.media),
             }
             writer.add(row)
             if len(writer.batch) >= BATCH:
@@ -360,13 +368,6 @@ class _CommentWriter:
                 self.summary.comments_unchanged += 1
         if not changed:
             return
-        statement = insert(comments)
-        updates = {name: statement.excluded[name] for name in (*_COMMENT_FIELDS, "content_hash")}
-        updates["updated_at"] = statement.excluded.updated_at
-        await self.conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[comments.c.expert_id, comments.c.telegram_message_id],
-                set_=updates,
-            ),
-            changed,
+        await self.conn.exec_driver_sql(
+            _COMMENT_UPSERT, [tuple(row[name] for name in _COMMENT_COLUMNS) for row in changed]
         )

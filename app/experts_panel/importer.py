@@ -2,20 +2,20 @@
 
 One import is one transaction: a file that fails half-way leaves the database as it was.
 Re-importing the same or a newer export updates what changed and duplicates nothing.
+Parsing runs in a second process (`parse_worker`) while this one stores its batches.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, text
-from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.schema import import_runs, links, posts
@@ -28,33 +28,46 @@ from experts_panel.experts import (
     now_iso,
     set_username,
 )
+from experts_panel.parse_worker import ParseFailed, WorkerReport, parse_in_worker
+from experts_panel.post_rows import (
+    HASH_INDEX,
+    ID_INDEX,
+    POST_COLUMNS,
+    POST_FIELDS,
+    ChannelIdentity,
+    LinkCandidate,
+)
 from experts_panel.telegram.export import ChatInfo, ExportError, TelegramExport
-from experts_panel.telegram.message import Message, MessageError, message_id_of, parse_message
 
 BATCH = 500
-
-# Columns an edit or a newer export may change; the hash over them says whether a row changed.
-_POST_FIELDS = (
-    "date",
-    "edited_at",
-    "text",
-    "author_name",
-    "author_id",
-    "views",
-    "forwards",
-    "reply_to_message_id",
-    "forwarded_from",
-    "forwarded_from_id",
-    "media",
-    "external_mentions",
-    "reactions",
-)
+ProgressCallback = Callable[[int], None]
 
 
 class ImportFailed(Exception):
     """An import failed; nothing was written. The message names the file and the message."""
 
-ProgressCallback = Callable[[int], None]
+
+def upsert_sql(
+    table: str, key: tuple[str, ...], columns: tuple[str, ...], changing: tuple[str, ...]
+) -> str:
+    """An INSERT ... ON CONFLICT DO UPDATE for executemany with positional parameters.
+
+    Written as SQL rather than built per batch by SQLAlchemy: at 100,000 rows the statement
+    compilation and parameter processing cost more than SQLite's own work.
+    """
+    updates = ", ".join(f"{name} = excluded.{name}" for name in changing)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
+        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+    )
+
+
+_POST_UPSERT = upsert_sql(
+    "posts",
+    ("expert_id", "telegram_message_id"),
+    POST_COLUMNS,
+    (*POST_FIELDS, "content_hash", "updated_at"),
+)
 
 
 @dataclass
@@ -72,6 +85,8 @@ class PostImportSummary:
     mention_links: int = 0
     dangling_references: int = 0
     external_mentions: int = 0
+    duration_s: float = 0.0
+    parser_peak_rss_bytes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -88,16 +103,9 @@ class PostImportSummary:
             "mention_links": self.mention_links,
             "dangling_references": self.dangling_references,
             "external_mentions": self.external_mentions,
+            "duration_s": round(self.duration_s, 3),
+            "parser_peak_rss_bytes": self.parser_peak_rss_bytes,
         }
-
-
-def content_hash(row: dict[str, Any], fields: tuple[str, ...]) -> str:
-    payload = json.dumps([row[name] for name in fields], ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _json_or_none(value: Any) -> str | None:
-    return None if value in (None, [], {}) else json.dumps(value, ensure_ascii=False)
 
 
 async def _resolve_expert(
@@ -130,97 +138,51 @@ async def _resolve_expert(
     return refreshed, False
 
 
-class _PostWriter:
-    """Upserts posts in batches and remembers the links to add once every post is stored."""
+class _PostStore:
+    """Stores parsed batches, counting what was added, changed or already there."""
 
     def __init__(self, conn: AsyncConnection, expert: Expert, summary: PostImportSummary) -> None:
         self.conn = conn
         self.expert = expert
         self.summary = summary
-        self.batch: list[dict[str, Any]] = []
-        self.link_candidates: list[tuple[int, int, str]] = []
+        self.fresh_expert = summary.expert_created
+        self.link_candidates: list[LinkCandidate] = []
         self.changed_ids: list[int] = []
-        self.stamp = now_iso()
+        self.stored_ids: set[int] = set()
 
-    def add(self, message: Message) -> None:
-        internal: list[int] = []
-        external: list[dict[str, object]] = []
-        for ref in message.references:
-            if ref.is_of(self.expert.channel_username, self.expert.channel_id):
-                internal.append(ref.message_id)
-            else:
-                external.append(ref.as_metadata())
-        own = (self.expert.channel_username or "").lower()
-        external.extend(
-            {"mention": m} for m in message.mentions if m.removeprefix("@").lower() != own
-        )
-        self.summary.external_mentions += len(external)
-        row: dict[str, Any] = {
-            "expert_id": self.expert.id,
-            "telegram_message_id": message.id,
-            "date": message.date,
-            "edited_at": message.edited_at,
-            "text": message.text,
-            "author_name": message.author_name,
-            "author_id": message.author_id,
-            "views": message.views,
-            "forwards": message.forwards,
-            "reply_to_message_id": message.reply_to_message_id,
-            "forwarded_from": message.forwarded_from,
-            "forwarded_from_id": message.forwarded_from_id,
-            "media": _json_or_none(message.media),
-            "external_mentions": _json_or_none(external),
-            "reactions": _json_or_none(message.reactions),
-        }
-        row["content_hash"] = content_hash(row, _POST_FIELDS)
-        row["imported_at"] = row["updated_at"] = self.stamp
-        self.batch.append(row)
-        if message.reply_to_message_id is not None and message.reply_to_message_id != message.id:
-            self.link_candidates.append((message.id, message.reply_to_message_id, "reply"))
-        for target in dict.fromkeys(internal):
-            if target != message.id:
-                self.link_candidates.append((message.id, target, "mention"))
-
-    async def flush(self) -> None:
-        if not self.batch:
-            return
+    async def store(self, batch_rows: list[tuple[Any, ...]]) -> None:
         # Within one file a later copy of an id wins, as it would on a second import.
-        rows = list({row["telegram_message_id"]: row for row in self.batch}.values())
-        self.batch = []
-        ids = [row["telegram_message_id"] for row in rows]
-        existing = dict(
-            (
-                await self.conn.execute(
-                    select(posts.c.telegram_message_id, posts.c.content_hash).where(
-                        posts.c.expert_id == self.expert.id,
-                        posts.c.telegram_message_id.in_(ids),
+        rows = list({row[ID_INDEX]: row for row in batch_rows}.values())
+        if not rows:
+            return
+        ids = [row[ID_INDEX] for row in rows]
+        self.stored_ids.update(ids)
+        existing: dict[int, str] = {}
+        if not self.fresh_expert:  # a new expert has nothing to compare with
+            existing = dict(
+                (
+                    await self.conn.execute(
+                        select(posts.c.telegram_message_id, posts.c.content_hash).where(
+                            posts.c.expert_id == self.expert.id,
+                            posts.c.telegram_message_id.in_(ids),
+                        )
                     )
-                )
-            ).all()
-        )
+                ).all()
+            )
         changed = []
         for row in rows:
-            before = existing.get(row["telegram_message_id"])
+            before = existing.get(row[ID_INDEX])
             if before is None:
                 self.summary.posts_added += 1
                 changed.append(row)
-            elif before != row["content_hash"]:
+            elif before != row[HASH_INDEX]:
                 self.summary.posts_updated += 1
-                self.changed_ids.append(row["telegram_message_id"])
+                self.changed_ids.append(row[ID_INDEX])
                 changed.append(row)
             else:
                 self.summary.posts_unchanged += 1
-        if not changed:
-            return
-        statement = insert(posts)
-        updates = {name: statement.excluded[name] for name in (*_POST_FIELDS, "content_hash")}
-        updates["updated_at"] = statement.excluded.updated_at
-        await self.conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[posts.c.expert_id, posts.c.telegram_message_id], set_=updates
-            ),
-            changed,
-        )
+        if changed:
+            await self.conn.exec_driver_sql(_POST_UPSERT, changed)
 
     async def write_links(self) -> None:
         # An edited post may have dropped a mention: its outgoing links are rebuilt.
@@ -231,37 +193,36 @@ class _PostWriter:
                     links.c.source_message_id.in_(self.changed_ids[start : start + BATCH]),
                 )
             )
-        statement = text(
-            "INSERT OR IGNORE INTO links "
-            "(expert_id, source_message_id, target_message_id, link_type) "
-            "SELECT :expert_id, :source, :target, :kind WHERE EXISTS ("
-            "SELECT 1 FROM posts WHERE expert_id = :expert_id AND telegram_message_id = :target)"
-        ).bindparams(bindparam("expert_id"), bindparam("source"), bindparam("target"))
-        candidates = list(dict.fromkeys(self.link_candidates))
-        for start in range(0, len(candidates), BATCH):
-            chunk = candidates[start : start + BATCH]
-            await self.conn.execute(
-                statement,
-                [
-                    {"expert_id": self.expert.id, "source": s, "target": t, "kind": k}
-                    for s, t, k in chunk
-                ],
+        # A link needs both posts. The expert's post ids (a few bytes each, not their text)
+        # say which targets exist: those of this file and those of earlier imports.
+        known = self.stored_ids
+        if not self.fresh_expert:
+            known = known | set(
+                (
+                    await self.conn.scalars(
+                        select(posts.c.telegram_message_id).where(
+                            posts.c.expert_id == self.expert.id
+                        )
+                    )
+                ).all()
             )
-        present = {
-            (row.source_message_id, row.target_message_id, row.link_type)
-            for row in await self.conn.execute(
-                select(links.c.source_message_id, links.c.target_message_id, links.c.link_type)
-                .where(links.c.expert_id == self.expert.id)
-            )
-        }
-        for candidate in candidates:
-            if candidate in present:
-                if candidate[2] == "reply":
-                    self.summary.reply_links += 1
-                else:
-                    self.summary.mention_links += 1
-            else:
+        rows = []
+        for source, target, kind in dict.fromkeys(self.link_candidates):
+            if target not in known:
                 self.summary.dangling_references += 1
+                continue
+            rows.append((self.expert.id, source, target, kind))
+            if kind == "reply":
+                self.summary.reply_links += 1
+            else:
+                self.summary.mention_links += 1
+        if rows:
+            await self.conn.exec_driver_sql(
+                "INSERT OR IGNORE INTO links "
+                "(expert_id, source_message_id, target_message_id, link_type) "
+                "VALUES (?, ?, ?, ?)",
+                rows,
+            )
 
 
 def open_export(path: Path, chat: str | None = None) -> TelegramExport:
@@ -285,31 +246,29 @@ async def import_posts(
     if username is not None:
         username = check_username(username)
     started = now_iso()
+    clock = time.perf_counter()
     export = open_export(path, chat)
     expert, created = await _resolve_expert(conn, expert_id, export.chat, username, path)
     summary = PostImportSummary(expert.id, created, export.chat, path.name)
-    writer = _PostWriter(conn, expert, summary)
+    store = _PostStore(conn, expert, summary)
+    channel = ChannelIdentity(expert.id, expert.channel_username, expert.channel_id, started)
+    worker = WorkerReport()
     try:
-        for raw in export.messages(on_read):
-            summary.messages_seen += 1
-            try:
-                message_id_of(raw)
-                kind = raw.get("type")
-                if kind != "message":
-                    summary.skipped[str(kind)] += 1
-                    continue
-                writer.add(parse_message(raw))
-            except MessageError as exc:
-                shown = raw.get("id", f"#{summary.messages_seen}")
-                raise ImportFailed(f"{path}: message {shown}: {exc}") from exc
-            if len(writer.batch) >= BATCH:
-                await writer.flush()
-        await writer.flush()
-    except ExportError as exc:
+        async for batch in parse_in_worker(path, chat, channel, worker):
+            summary.messages_seen += batch.messages_seen
+            summary.skipped.update(batch.skipped)
+            summary.external_mentions += batch.external_mentions
+            store.link_candidates.extend(batch.links)
+            await store.store(batch.rows)
+            if on_read is not None:
+                on_read(batch.bytes_read)
+    except ParseFailed as exc:
         raise ImportFailed(str(exc)) from exc
     if summary.messages_seen == 0:
         raise ImportFailed(f"{path}: the chat {export.chat.name!r} has no messages")
-    await writer.write_links()
+    await store.write_links()
+    summary.parser_peak_rss_bytes = worker.peak_rss_bytes
+    summary.duration_s = time.perf_counter() - clock
     await conn.execute(
         import_runs.insert().values(
             expert_id=expert.id,

@@ -23,6 +23,7 @@ def create_engine(database_url: str) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA cache_size = -32768")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+import time
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -38,10 +39,9 @@ def _timestamp(message: dict[str, Any], unix_key: str, text_key: str) -> str | N
     unix = message.get(unix_key)
     if unix is not None:
         try:
-            moment = datetime.fromtimestamp(int(unix), tz=UTC)
-        except (TypeError, ValueError, OverflowError) as exc:
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(unix)))
+        except (TypeError, ValueError, OverflowError, OSError) as exc:
             raise MessageError(f"{unix_key} {unix!r} is not a Unix time") from exc
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     value = message.get(text_key)
     if value is None:
         return None
@@ -108,14 +108,9 @@ def parse_message(raw: dict[str, Any]) -> Message:
     if date is None:
         raise MessageError("has no date")
     try:
-        text, hrefs = flatten_text(raw.get("text", ""))
+        text, mentions = flatten_text(raw.get("text", ""))
     except TextShapeError as exc:
         raise MessageError(str(exc)) from exc
-    mentions = [
-        str(entity.get("text"))
-        for entity in raw.get("text_entities") or []
-        if isinstance(entity, dict) and entity.get("type") == "mention"
-    ]
     media = {key: _plain(raw[key]) for key in _MEDIA_KEYS if key in raw}
     if "photo" in raw and "media_type" not in media:
         media["media_type"] = "photo"
@@ -137,6 +132,6 @@ def parse_message(raw: dict[str, Any]) -> Message:
         forwards=_optional_int(raw, "forwards"),
         media=media or None,
         reactions=_plain(reactions) if isinstance(reactions, list) else None,
-        references=find_post_references(text, hrefs),
+        references=find_post_references(text),
         mentions=mentions,
     )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # t.me/<username>/<id>, t.me/s/<username>/<id> and the private form t.me/c/<channel id>/<id>.
-_PUBLIC_POST = re.compile(
-    r"(?:https?://)?(?:www\.)?(?:t|telegram)\.me/(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31})/(\d+)",
-    re.IGNORECASE,
-)
-_PRIVATE_POST = re.compile(r"(?:https?://)?(?:www\.)?(?:t|telegram)\.me/c/(\d+)/(\d+)", re.I)
+# The pattern starts at the literal ".me/" so the scan is fast; what precedes it is checked
+# apart (t.me, telegram.me, www.t.me; not e.g. "chat.me/").
+# (IGNORECASE would turn off that scan; hosts are lower case in practice.)
+_POST_LINK = re.compile(r"\.me/(?:c/(\d+)|(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31}))/(\d+)")
+_HOST_BEFORE = re.compile(r"(?:^|[^\w.]|www\.)(?:t|telegram)$", re.IGNORECASE)
 
 
 class TextShapeError(ValueError):
@@ -37,15 +37,15 @@ def json_kind(value: object) -> str:
 def flatten_text(text: object) -> tuple[str, list[str]]:
     """Flatten an export's `text` into one string that keeps links and code.
 
-    Returns the text and the targets of every link in it (hrefs of `text_link` entities, which
-    the flat text keeps as Markdown links, and the text of `link` entities).
+    Returns the text (`text_link` entities become Markdown links, code stays marked as code)
+    and the `@mentions` in it.
     """
     if isinstance(text, str):
         return text, []
     if not isinstance(text, list):
         raise TextShapeError(f"text is {json_kind(text)}, expected a string or a list")
     parts: list[str] = []
-    hrefs: list[str] = []
+    mentions: list[str] = []
     for piece in text:
         if isinstance(piece, str):
             parts.append(piece)
@@ -59,24 +59,24 @@ def flatten_text(text: object) -> tuple[str, list[str]]:
             raise TextShapeError(f"a {piece.get('type')!r} entity's text is not a string")
         kind = piece.get("type")
         if kind == "text_link" and isinstance(piece.get("href"), str):
-            hrefs.append(piece["href"])
             parts.append(f"[{body}]({piece['href']})")
-        elif kind == "link":
-            hrefs.append(body)
-            parts.append(body)
         elif kind == "code":
             parts.append(f"`{body}`")
         elif kind == "pre":
             language = piece.get("language") or ""
             parts.append(f"\n```{language}\n{body}\n```\n")
         else:
+            if kind == "mention":
+                mentions.append(body)
             parts.append(body)
-    return "".join(parts), hrefs
+    return "".join(parts), mentions
 
 
-@dataclass(frozen=True, slots=True)
-class PostReference:
-    """A reference to a channel post: by public username, or by numeric channel id."""
+class PostReference(NamedTuple):
+    """A reference to a channel post: by public username, or by numeric channel id.
+
+    A named tuple rather than a frozen dataclass: one is made for every link in every post.
+    """
 
     message_id: int
     username: str | None = None
@@ -94,16 +94,25 @@ class PostReference:
         return {**where, "message_id": self.message_id}
 
 
-def find_post_references(text: str, hrefs: list[str]) -> list[PostReference]:
-    """Every t.me post reference in the text and in link targets, first occurrence first."""
+def find_post_references(text: str) -> list[PostReference]:
+    """Every t.me post reference in a flattened text, first occurrence first.
+
+    `flatten_text` keeps link targets in the text, so the text alone has them all.
+    """
     seen: dict[tuple[object, ...], PostReference] = {}
-    for source in [text, *hrefs]:
-        for match in _PUBLIC_POST.finditer(source):
-            ref = PostReference(int(match.group(2)), username=match.group(1))
-            seen.setdefault(("u", ref.username.lower() if ref.username else "", ref.message_id), ref)
-        for match in _PRIVATE_POST.finditer(source):
-            ref = PostReference(int(match.group(2)), channel_id=int(match.group(1)))
-            seen.setdefault(("c", ref.channel_id, ref.message_id), ref)
+    for source in (text,):
+        if ".me/" not in source:
+            continue
+        for match in _POST_LINK.finditer(source):
+            if not _HOST_BEFORE.search(source, max(0, match.start() - 13), match.start()):
+                continue
+            private_id, username, message_id = match.groups()
+            if private_id is not None:
+                ref = PostReference(int(message_id), channel_id=int(private_id))
+                seen.setdefault(("c", ref.channel_id, ref.message_id), ref)
+            else:
+                ref = PostReference(int(message_id), username=username)
+                seen.setdefault(("u", username.lower(), ref.message_id), ref)
     return list(seen.values())
 
 
