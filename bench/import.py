@@ -27,10 +27,40 @@ from typing import Any
 USERNAME = "bench_channel"
 CHANNEL_ID = 1234567890
 WORDS = (
-    "retrieval embeddings answer model prompt context latency cost token budget sqlite backup "
-    "ответ модель контекст поиск стоимость запрос данные сервер резервная копия индекс "
-    "deploy podman systemd nginx certificate renewal evaluation quality users product"
-).split()
+    "retrieval",
+    "embeddings",
+    "answer",
+    "model",
+    "prompt",
+    "context",
+    "latency",
+    "cost",
+    "token",
+    "budget",
+    "sqlite",
+    "backup",
+    "ответ",
+    "модель",
+    "контекст",
+    "поиск",
+    "стоимость",
+    "запрос",
+    "данные",
+    "сервер",
+    "резервная",
+    "копия",
+    "индекс",
+    "deploy",
+    "podman",
+    "systemd",
+    "nginx",
+    "certificate",
+    "renewal",
+    "evaluation",
+    "quality",
+    "users",
+    "product",
+)
 
 
 def sentence(rng: random.Random, low: int, high: int) -> str:
@@ -51,8 +81,15 @@ def generate(count: int, seed: int = 7) -> dict[str, Any]:
             "date_unixtime": str(int(when.timestamp())),
         }
         if i % 97 == 0:
-            base.update(type="service", actor="Bench", actor_id=f"channel{CHANNEL_ID}",
-                        action="pin_message", message_id=i - 1, text="", text_entities=[])
+            base.update(
+                type="service",
+                actor="Bench",
+                actor_id=f"channel{CHANNEL_ID}",
+                action="pin_message",
+                message_id=i - 1,
+                text="",
+                text_entities=[],
+            )
             messages.append(base)
             continue
         if i % 3 == 0:
@@ -67,8 +104,12 @@ def generate(count: int, seed: int = 7) -> dict[str, Any]:
         if i % 7 == 0 and i > 1:
             base["reply_to_message_id"] = rng.randint(max(1, i - 500), i - 1)
         if i % 5 == 0:
-            base.update(photo="(File not included. Change data exporting settings to download.)",
-                        photo_file_size=rng.randint(10_000, 500_000), width=1280, height=720)
+            base.update(
+                photo="(File not included. Change data exporting settings to download.)",
+                photo_file_size=rng.randint(10_000, 500_000),
+                width=1280,
+                height=720,
+            )
         if i % 4 == 0:
             base["reactions"] = [{"type": "emoji", "count": rng.randint(1, 50), "emoji": "👍"}]
         if i % 2 == 0:
@@ -77,8 +118,11 @@ def generate(count: int, seed: int = 7) -> dict[str, Any]:
                 sentence(rng, 20, 80) + " ",
                 {"type": "bold", "text": sentence(rng, 2, 5)},
                 " see ",
-                {"type": "text_link", "text": "earlier",
-                 "href": f"https://t.me/{USERNAME}/{target}"},
+                {
+                    "type": "text_link",
+                    "text": "earlier",
+                    "href": f"https://t.me/{USERNAME}/{target}",
+                },
                 " and ",
                 {"type": "link", "text": "https://t.me/other_channel/42"},
                 " ",
@@ -93,8 +137,12 @@ def generate(count: int, seed: int = 7) -> dict[str, Any]:
         base["text"] = text
         base["text_entities"] = entities
         messages.append(base)
-    return {"name": "Bench Channel", "type": "public_channel", "id": CHANNEL_ID,
-            "messages": messages}
+    return {
+        "name": "Bench Channel",
+        "type": "public_channel",
+        "id": CHANNEL_ID,
+        "messages": messages,
+    }
 
 
 def measure(export: Path, database: Path, cli: list[str]) -> tuple[float, int, dict[str, Any]]:
@@ -128,7 +176,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.generate:
         count, path = args.generate
-        Path(path).write_text(json.dumps(generate(int(count)), ensure_ascii=False), encoding="utf-8")
+        Path(path).write_text(
+            json.dumps(generate(int(count)), ensure_ascii=False), encoding="utf-8"
+        )
         return
     cli_path = Path(sys.executable).with_name("experts-panel")
     cli = [str(cli_path)] if cli_path.exists() else [sys.executable, "-m", "experts_panel.cli"]
@@ -149,12 +199,26 @@ def main() -> None:
                 database = root / f"bench-{size}-{run}.db"
                 seconds, rss, summary = measure(export, database, cli)
                 assert summary["posts"]["messages_seen"] == size, summary
-                fresh.append((summary["posts"]["duration_s"], seconds, rss, summary["posts"]["parser_peak_rss_bytes"]))
+                fresh.append(
+                    (
+                        summary["posts"]["duration_s"],
+                        seconds,
+                        rss,
+                        summary["posts"]["parser_peak_rss_bytes"],
+                    )
+                )
                 seconds, rss, summary = measure(export, database, cli)
-                assert summary["posts"]["posts_unchanged"] == summary["posts"]["messages_seen"] - sum(
-                    summary["posts"]["skipped"].values()
-                ), summary
-                again.append((summary["posts"]["duration_s"], seconds, rss, summary["posts"]["parser_peak_rss_bytes"]))
+                assert summary["posts"]["posts_unchanged"] == summary["posts"][
+                    "messages_seen"
+                ] - sum(summary["posts"]["skipped"].values()), summary
+                again.append(
+                    (
+                        summary["posts"]["duration_s"],
+                        seconds,
+                        rss,
+                        summary["posts"]["parser_peak_rss_bytes"],
+                    )
+                )
             for label, figures in (("fresh", fresh), ("re-import", again)):
                 inside = statistics.median(f[0] for f in figures)
                 whole = statistics.median(f[1] for f in figures)

@@ -159,8 +159,7 @@ def migrate_command() -> None:
 def _print_post_summary(s: PostImportSummary) -> None:
     verb = "created" if s.expert_created else "updated"
     out.print(
-        f"{s.source}: expert {s.expert_id} {verb} from {s.chat.type} {s.chat.name!r} "
-        f"({s.chat.id})",
+        f"{s.source}: expert {s.expert_id} {verb} from {s.chat.type} {s.chat.name!r} ({s.chat.id})",
         highlight=False,
     )
     skipped = ", ".join(f"{n} {kind}" for kind, n in sorted(s.skipped.items())) or "none"

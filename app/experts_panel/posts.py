@@ -61,13 +61,15 @@ async def get_post(
     if row is None:
         return None
     link_rows = await conn.execute(
-        select(links).where(
+        select(links)
+        .where(
             links.c.expert_id == expert_id,
             or_(
                 links.c.source_message_id == telegram_message_id,
                 links.c.target_message_id == telegram_message_id,
             ),
-        ).order_by(links.c.id)
+        )
+        .order_by(links.c.id)
     )
     post_links = [
         PostLink("out", r.link_type, r.target_message_id)

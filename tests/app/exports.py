@@ -17,9 +17,7 @@ def at(minutes: float) -> datetime:
 def _entities(text: str | list[Any]) -> list[dict[str, Any]]:
     if isinstance(text, str):
         return [{"type": "plain", "text": text}] if text else []
-    return [
-        {"type": "plain", "text": p} if isinstance(p, str) else dict(p) for p in text
-    ]
+    return [{"type": "plain", "text": p} if isinstance(p, str) else dict(p) for p in text]
 
 
 def message(

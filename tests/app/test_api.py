@@ -17,10 +17,29 @@ def seeded(tmp_path: Path) -> Path:
     db = tmp_path / "e.db"
     env = cli_env(db)
     posts = channel_posts()
-    posts.append({**posts[0], "id": 15, "text": "More on t.me/panel_demo/10", "text_entities": [{"type": "plain", "text": "More on t.me/panel_demo/10"}]})
+    posts.append(
+        {
+            **posts[0],
+            "id": 15,
+            "text": "More on t.me/panel_demo/10",
+            "text_entities": [{"type": "plain", "text": "More on t.me/panel_demo/10"}],
+        }
+    )
     channel = write(tmp_path / "channel.json", chat(posts, name="Demo Channel"))
-    group = write(tmp_path / "group.json", chat(discussion(), chat_type="public_supergroup", chat_id=GROUP_ID))
-    result = run_cli("import", str(channel), "--expert", "demo", "--username", "panel_demo", "--comments", str(group), env=env)
+    group = write(
+        tmp_path / "group.json", chat(discussion(), chat_type="public_supergroup", chat_id=GROUP_ID)
+    )
+    result = run_cli(
+        "import",
+        str(channel),
+        "--expert",
+        "demo",
+        "--username",
+        "panel_demo",
+        "--comments",
+        str(group),
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     return db
 
@@ -82,7 +101,10 @@ def test_a_post_comes_with_its_links_and_comments(server: Server) -> None:
     assert post["text"] == "Why retrieval beats fine-tuning for a small team."
     assert post["telegram_url"] == "https://t.me/panel_demo/10"
     assert post["links"] == [{"direction": "in", "link_type": "mention", "telegram_message_id": 15}]
-    assert [(c["telegram_message_id"], c["parent_comment_id"], c["is_channel_author"]) for c in post["comments"]] == [
+    assert [
+        (c["telegram_message_id"], c["parent_comment_id"], c["is_channel_author"])
+        for c in post["comments"]
+    ] == [
         (601, None, False),
         (602, 601, False),
         (603, 602, True),
@@ -104,10 +126,15 @@ def test_bad_parameters_are_422_naming_the_field(server: Server) -> None:
     assert missing.json()["detail"][0]["loc"] == ["query", "expert_id"]
     bad = httpx.get(f"{server.url}/api/v1/posts/abc", params={"expert_id": "Bad Slug"})
     assert bad.status_code == 422
-    assert {tuple(e["loc"]) for e in bad.json()["detail"]} == {("path", "telegram_message_id"), ("query", "expert_id")}
+    assert {tuple(e["loc"]) for e in bad.json()["detail"]} == {
+        ("path", "telegram_message_id"),
+        ("query", "expert_id"),
+    }
 
 
-@pytest.mark.parametrize("origin", ["http://localhost:5173", "http://127.0.0.1:5173", "https://panel.example.org"])
+@pytest.mark.parametrize(
+    "origin", ["http://localhost:5173", "http://127.0.0.1:5173", "https://panel.example.org"]
+)
 def test_cors_allows_the_dev_server_and_the_production_origin(server: Server, origin: str) -> None:
     preflight = httpx.options(
         f"{server.url}/api/v1/experts",
@@ -144,15 +171,30 @@ def test_docs_are_served_outside_production_only(tmp_path: Path, server_factory)
 
 def test_production_logs_json_lines_with_the_request_id(tmp_path: Path, server_factory) -> None:
     server = server_factory(seeded(tmp_path), ENVIRONMENT="production")
-    response = httpx.get(f"{server.url}/api/v1/experts", headers={"X-Request-ID": "3f1c2a9e4b7d4e0f9a1b2c3d4e5f6a7b"})
+    response = httpx.get(
+        f"{server.url}/api/v1/experts", headers={"X-Request-ID": "3f1c2a9e4b7d4e0f9a1b2c3d4e5f6a7b"}
+    )
     assert response.headers["x-request-id"] == "3f1c2a9e4b7d4e0f9a1b2c3d4e5f6a7b"
     generated = httpx.get(f"{server.url}/health").headers["x-request-id"]
     assert len(generated) == 32
     assert server.stop() == 0
     assert server.process.stdout is not None
-    records = [json.loads(line) for line in server.process.stdout.read().splitlines() if line.startswith("{")]
-    requests = [r for r in records if r.get("event") == "request" and r.get("request_id") in ("3f1c2a9e4b7d4e0f9a1b2c3d4e5f6a7b", generated)]
-    assert {"path": "/api/v1/experts", "request_id": "3f1c2a9e4b7d4e0f9a1b2c3d4e5f6a7b", "status": 200}.items() <= requests[0].items()
+    records = [
+        json.loads(line)
+        for line in server.process.stdout.read().splitlines()
+        if line.startswith("{")
+    ]
+    requests = [
+        r
+        for r in records
+        if r.get("event") == "request"
+        and r.get("request_id") in ("3f1c2a9e4b7d4e0f9a1b2c3d4e5f6a7b", generated)
+    ]
+    assert {
+        "path": "/api/v1/experts",
+        "request_id": "3f1c2a9e4b7d4e0f9a1b2c3d4e5f6a7b",
+        "status": 200,
+    }.items() <= requests[0].items()
     assert requests[1]["request_id"] == generated
 
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +23,23 @@ GROUP_ID = 1500000005
 def channel_posts() -> list[dict[str, Any]]:
     return [
         message(10, at(0), "Why retrieval beats fine-tuning for a small team."),
-        message(11, at(10), ["Backups: ", {"type": "code", "text": ".backup"}, " every night"], edited=at(50)),
+        message(
+            11,
+            at(10),
+            ["Backups: ", {"type": "code", "text": ".backup"}, " every night"],
+            edited=at(50),
+        ),
         message(12, at(20), "", photo="(File not included.)", width=10, height=10),
         message(13, at(30), "Costs of model APIs, measured over one month of traffic."),
     ]
 
 
-def copy(message_id: int, post: dict[str, Any], delay_s: int = 2, with_id: bool = True, **kw: Any) -> dict[str, Any]:
-    from datetime import datetime, timedelta, timezone
+def copy(
+    message_id: int, post: dict[str, Any], delay_s: int = 2, with_id: bool = True, **kw: Any
+) -> dict[str, Any]:
+    from datetime import datetime, timedelta
 
-    when = datetime.fromtimestamp(int(post["date_unixtime"]), tz=timezone.utc) + timedelta(seconds=delay_s)
+    when = datetime.fromtimestamp(int(post["date_unixtime"]), tz=UTC) + timedelta(seconds=delay_s)
     extra: dict[str, Any] = {"forwarded_from": CHANNEL}
     if with_id:
         extra["forwarded_from_id"] = CHANNEL_KEY
@@ -39,7 +47,14 @@ def copy(message_id: int, post: dict[str, Any], delay_s: int = 2, with_id: bool 
     return message(message_id, when, post["text"], author=CHANNEL, author_id=CHANNEL_KEY, **extra)
 
 
-def user(message_id: int, minutes: float, text: str, reply_to: int | None, name: str = "Ann", uid: str = "user1") -> dict[str, Any]:
+def user(
+    message_id: int,
+    minutes: float,
+    text: str,
+    reply_to: int | None,
+    name: str = "Ann",
+    uid: str = "user1",
+) -> dict[str, Any]:
     extra = {} if reply_to is None else {"reply_to_message_id": reply_to}
     return message(message_id, at(minutes), text, author=name, author_id=uid, **extra)
 
@@ -57,7 +72,14 @@ def discussion() -> list[dict[str, Any]]:
         copy(505, deleted),
         user(601, 1, "But fine-tuning wins on style.", 501),
         user(602, 2, "Style is a prompt problem.", 601, name="Bob", uid="user2"),
-        message(603, at(3), "Both are right; see my next post.", author=CHANNEL, author_id=CHANNEL_KEY, reply_to_message_id=602),
+        message(
+            603,
+            at(3),
+            "Both are right; see my next post.",
+            author=CHANNEL,
+            author_id=CHANNEL_KEY,
+            reply_to_message_id=602,
+        ),
         user(604, 11, "We restore monthly to test them.", 502),
         user(605, 21, "Nice picture", 503),
         user(606, 41, "Comment under the deleted post", 505),
@@ -68,7 +90,10 @@ def discussion() -> list[dict[str, Any]]:
 
 async def setup(database: Database, tmp_path: Path) -> tuple[Path, Path]:
     posts_file = write(tmp_path / "channel.json", chat(channel_posts()))
-    group_file = write(tmp_path / "group.json", chat(discussion(), name="Channel Chat", chat_type="public_supergroup", chat_id=GROUP_ID))
+    group_file = write(
+        tmp_path / "group.json",
+        chat(discussion(), name="Channel Chat", chat_type="public_supergroup", chat_id=GROUP_ID),
+    )
     async with database.write() as conn:
         await import_posts(conn, posts_file, "demo")
     return posts_file, group_file
@@ -98,7 +123,8 @@ async def test_copies_are_matched_and_comments_stored_under_their_posts(
     assert dict(summary.skipped) == {"service": 1}
     stored = rows(
         db_path,
-        "SELECT telegram_message_id, post_telegram_message_id, parent_comment_id, is_channel_author, author_name "
+        "SELECT telegram_message_id, post_telegram_message_id, parent_comment_id, "
+        "is_channel_author, author_name "
         "FROM comments ORDER BY telegram_message_id",
     )
     assert stored == [
@@ -109,7 +135,9 @@ async def test_copies_are_matched_and_comments_stored_under_their_posts(
         (605, 12, None, 0, "Ann"),
         (608, 13, None, 0, "Cid"),
     ]
-    assert rows(db_path, "SELECT discussion_chat_id, discussion_chat_name FROM experts") == [(GROUP_ID, "Channel Chat")]
+    assert rows(db_path, "SELECT discussion_chat_id, discussion_chat_name FROM experts") == [
+        (GROUP_ID, "Channel Chat")
+    ]
 
 
 async def test_a_copy_with_slightly_different_text_is_matched_by_time(
@@ -118,7 +146,10 @@ async def test_a_copy_with_slightly_different_text_is_matched_by_time(
     await setup(database, tmp_path)
     post = channel_posts()[3]
     near = copy(520, {**post, "text": post["text"] + " (updated)"})
-    group = write(tmp_path / "g2.json", chat([near, user(521, 31, "ok", 520)], chat_type="public_supergroup", chat_id=GROUP_ID))
+    group = write(
+        tmp_path / "g2.json",
+        chat([near, user(521, 31, "ok", 520)], chat_type="public_supergroup", chat_id=GROUP_ID),
+    )
     async with database.write() as conn:
         summary = await import_comments(conn, group, "demo")
     assert summary.copies_matched == 1
@@ -136,24 +167,40 @@ async def test_reimport_of_comments_is_idempotent_and_takes_edits(
     assert (again.comments_added, again.comments_updated, again.comments_unchanged) == (0, 0, 6)
     newer = discussion()
     newer[7] = user(602, 2, "Style is mostly a prompt problem.", 601, name="Bob", uid="user2")
-    newer[7]["edited"], newer[7]["edited_unixtime"] = "2024-05-01T10:00:00", str(int(at(60).timestamp()))
+    newer[7]["edited"], newer[7]["edited_unixtime"] = (
+        "2024-05-01T10:00:00",
+        str(int(at(60).timestamp())),
+    )
     newer.append(user(609, 50, "Late comment", 604))
-    group2 = write(tmp_path / "group2.json", chat(newer, name="Channel Chat", chat_type="public_supergroup", chat_id=GROUP_ID))
+    group2 = write(
+        tmp_path / "group2.json",
+        chat(newer, name="Channel Chat", chat_type="public_supergroup", chat_id=GROUP_ID),
+    )
     async with database.write() as conn:
         summary = await import_comments(conn, group2, "demo")
-    assert (summary.comments_added, summary.comments_updated, summary.comments_unchanged) == (1, 1, 5)
+    assert (summary.comments_added, summary.comments_updated, summary.comments_unchanged) == (
+        1,
+        1,
+        5,
+    )
     assert rows(db_path, "SELECT count(*) FROM comments") == [(7,)]
-    assert rows(db_path, "SELECT text FROM comments WHERE telegram_message_id=602") == [("Style is mostly a prompt problem.",)]
+    assert rows(db_path, "SELECT text FROM comments WHERE telegram_message_id=602") == [
+        ("Style is mostly a prompt problem.",)
+    ]
 
 
 async def test_comments_need_the_channel_first(database: Database, tmp_path: Path) -> None:
-    group = write(tmp_path / "g.json", chat(discussion(), chat_type="public_supergroup", chat_id=GROUP_ID))
+    group = write(
+        tmp_path / "g.json", chat(discussion(), chat_type="public_supergroup", chat_id=GROUP_ID)
+    )
     async with database.write() as conn:
         with pytest.raises(ImportFailed, match="no expert 'demo'; import its channel first"):
             await import_comments(conn, group, "demo")
 
 
-async def test_the_channel_export_is_not_taken_as_its_discussion(database: Database, tmp_path: Path) -> None:
+async def test_the_channel_export_is_not_taken_as_its_discussion(
+    database: Database, tmp_path: Path
+) -> None:
     posts_file, _ = await setup(database, tmp_path)
     async with database.write() as conn:
         with pytest.raises(ImportFailed, match="this is the channel's own export"):
@@ -166,15 +213,23 @@ def test_channel_and_comments_in_one_command_are_all_or_nothing(tmp_path: Path) 
     posts_file = write(tmp_path / "channel.json", chat(channel_posts()))
     broken = discussion()
     broken[8]["text"] = 3.5
-    group = write(tmp_path / "group.json", chat(broken, chat_type="public_supergroup", chat_id=GROUP_ID))
-    result = run_cli("import", str(posts_file), "--expert", "demo", "--comments", str(group), env=env)
+    group = write(
+        tmp_path / "group.json", chat(broken, chat_type="public_supergroup", chat_id=GROUP_ID)
+    )
+    result = run_cli(
+        "import", str(posts_file), "--expert", "demo", "--comments", str(group), env=env
+    )
     assert result.returncode == 1
     assert f"error: {group}: message 603: text is a number" in result.stderr
     assert rows(db, "SELECT count(*) FROM posts") == [(0,)]
     assert rows(db, "SELECT count(*) FROM experts") == [(0,)]
 
-    group.write_text(json.dumps(chat(discussion(), chat_type="public_supergroup", chat_id=GROUP_ID)))
-    result = run_cli("import", str(posts_file), "--expert", "demo", "--comments", str(group), env=env)
+    group.write_text(
+        json.dumps(chat(discussion(), chat_type="public_supergroup", chat_id=GROUP_ID))
+    )
+    result = run_cli(
+        "import", str(posts_file), "--expert", "demo", "--comments", str(group), env=env
+    )
     assert result.returncode == 0, result.stderr
     assert "unmatched copy 505" in result.stdout
     assert rows(db, "SELECT count(*) FROM comments") == [(6,)]

@@ -3,13 +3,18 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from experts_panel.comments import import_comments
 from experts_panel.db.database import Database
-from experts_panel.experts import ExpertError, create_expert, list_experts, remove_expert, rename_expert
+from experts_panel.experts import (
+    ExpertError,
+    create_expert,
+    list_experts,
+    remove_expert,
+    rename_expert,
+)
 from experts_panel.importer import import_posts
 
 from .conftest import cli_env, run_cli
@@ -22,7 +27,11 @@ def counts(db: Path) -> dict[str, dict[str, int]]:
     try:
         out: dict[str, dict[str, int]] = {}
         for table in ("posts", "links", "comments", "comment_group_drift", "import_runs"):
-            out[table] = dict(conn.execute(f"SELECT expert_id, count(*) FROM {table} GROUP BY expert_id").fetchall())
+            out[table] = dict(
+                conn.execute(
+                    f"SELECT expert_id, count(*) FROM {table} GROUP BY expert_id"
+                ).fetchall()
+            )
         return out
     finally:
         conn.close()
@@ -30,10 +39,16 @@ def counts(db: Path) -> dict[str, dict[str, int]]:
 
 async def two_experts(database: Database, tmp_path: Path) -> None:
     first = write(tmp_path / "a.json", chat(channel_posts()))
-    group = write(tmp_path / "ga.json", chat(discussion(), chat_type="public_supergroup", chat_id=GROUP_ID))
+    group = write(
+        tmp_path / "ga.json", chat(discussion(), chat_type="public_supergroup", chat_id=GROUP_ID)
+    )
     second = write(
         tmp_path / "b.json",
-        chat([message(10, at(0), "other ten"), message(11, at(1), "reply", reply_to_message_id=10)], name="B", chat_id=2000000002),
+        chat(
+            [message(10, at(0), "other ten"), message(11, at(1), "reply", reply_to_message_id=10)],
+            name="B",
+            chat_id=2000000002,
+        ),
     )
     async with database.write() as conn:
         await import_posts(conn, first, "alpha")
@@ -41,7 +56,8 @@ async def two_experts(database: Database, tmp_path: Path) -> None:
         await import_posts(conn, second, "beta")
         for expert in ("alpha", "beta"):
             await conn.exec_driver_sql(
-                "INSERT INTO comment_group_drift (expert_id, post_telegram_message_id, has_drift, drift_topics, analyzed_at, analyzed_by) "
+                "INSERT INTO comment_group_drift (expert_id, post_telegram_message_id, has_drift, "
+                "drift_topics, analyzed_at, analyzed_by) "
                 "VALUES (?, 10, 1, '[]', 'now', 'test')",
                 (expert,),
             )
@@ -68,7 +84,9 @@ async def test_create_rename_and_list(database: Database) -> None:
         renamed = await rename_expert(conn, "x-1", "  Better name ")
         assert renamed.display_name == "Better name"
         stats = await list_experts(conn)
-    assert [(s.expert.id, s.expert.display_name, s.post_count) for s in stats] == [("x-1", "Better name", 0)]
+    assert [(s.expert.id, s.expert.display_name, s.post_count) for s in stats] == [
+        ("x-1", "Better name", 0)
+    ]
 
 
 @pytest.mark.parametrize("bad", ["", "UPPER", "has space", "a" * 65, "slash/no", "ünï"])
@@ -89,7 +107,12 @@ async def test_unknown_expert_is_named(database: Database) -> None:
 def test_experts_cli(tmp_path: Path) -> None:
     env = cli_env(tmp_path / "e.db")
     path = write(tmp_path / "a.json", chat(channel_posts(), name="Alpha Channel"))
-    assert run_cli("import", str(path), "--expert", "alpha", "--username", "alpha_ch", env=env).returncode == 0
+    assert (
+        run_cli(
+            "import", str(path), "--expert", "alpha", "--username", "alpha_ch", env=env
+        ).returncode
+        == 0
+    )
     listed = json.loads(run_cli("experts", "list", "--json", env=env).stdout)
     assert listed == [
         {

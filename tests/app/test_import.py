@@ -17,7 +17,9 @@ from .exports import at, chat, message, service, write
 USERNAME = "demo_channel"
 
 
-def channel(tmp_path: Path, messages: list[dict[str, Any]], name: str = "ch.json", **kw: Any) -> Path:
+def channel(
+    tmp_path: Path, messages: list[dict[str, Any]], name: str = "ch.json", **kw: Any
+) -> Path:
     return write(tmp_path / name, chat(messages, **kw))
 
 
@@ -89,7 +91,12 @@ def basic_messages() -> list[dict[str, Any]]:
         ),
         message(10, at(9), "Edited post, final words", edited=at(30)),
         message(11, at(10), "Reply to a deleted post", reply_to_message_id=999),
-        {"id": 12, "type": "unsupported", "date": "2024-05-01T09:11:00", "date_unixtime": "1714554660"},
+        {
+            "id": 12,
+            "type": "unsupported",
+            "date": "2024-05-01T09:11:00",
+            "date_unixtime": "1714554660",
+        },
     ]
 
 
@@ -106,7 +113,9 @@ async def test_import_stores_posts_and_skips_service_messages(
     assert summary.messages_seen == 12
     assert summary.posts_added == 10
     assert dict(summary.skipped) == {"service": 1, "unsupported": 1}
-    expert = rows(db_path, "SELECT display_name, channel_username, channel_id, chat_type FROM experts")
+    expert = rows(
+        db_path, "SELECT display_name, channel_username, channel_id, chat_type FROM experts"
+    )
     assert expert == [("Channel", USERNAME, 1000000001, "public_channel")]
     ids = [r[0] for r in rows(db_path, "SELECT telegram_message_id FROM posts ORDER BY 1")]
     assert ids == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
@@ -154,7 +163,11 @@ async def test_forwards_and_other_channels_stay_metadata(
         {"channel": "other_channel", "message_id": 77},
         {"mention": "@other_channel"},
     ]
-    assert rows(db_path, "SELECT count(*) FROM links WHERE source_message_id IN (6, 8) AND target_message_id NOT IN (3)") == [(0,)]
+    assert rows(
+        db_path,
+        "SELECT count(*) FROM links "
+        "WHERE source_message_id IN (6, 8) AND target_message_id NOT IN (3)",
+    ) == [(0,)]
 
 
 async def test_media_and_edit_metadata_are_kept(
@@ -162,7 +175,12 @@ async def test_media_and_edit_metadata_are_kept(
 ) -> None:
     await do_import(database, channel(tmp_path, basic_messages()), username=USERNAME)
     media = rows(db_path, "SELECT media FROM posts WHERE telegram_message_id=9")[0][0]
-    assert json.loads(media) == {"media_type": "photo", "width": 800, "height": 600, "photo_file_size": 1234}
+    assert json.loads(media) == {
+        "media_type": "photo",
+        "width": 800,
+        "height": 600,
+        "photo_file_size": 1234,
+    }
     edited = rows(db_path, "SELECT date, edited_at FROM posts WHERE telegram_message_id=10")
     assert edited == [("2024-05-01T09:09:00Z", "2024-05-01T09:30:00Z")]
 
@@ -199,7 +217,10 @@ async def test_a_file_failing_half_way_leaves_the_database_as_it_was(
     conn = sqlite3.connect(db_path)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
-    snapshot = rows(db_path, "SELECT * FROM posts ORDER BY id"), rows(db_path, "SELECT * FROM links")
+    snapshot = (
+        rows(db_path, "SELECT * FROM posts ORDER BY id"),
+        rows(db_path, "SELECT * FROM links"),
+    )
 
     many = [message(i, at(i), f"post {i}") for i in range(100, 1400)]
     text = json.dumps(chat(many))
@@ -209,7 +230,10 @@ async def test_a_file_failing_half_way_leaves_the_database_as_it_was(
     with pytest.raises(ImportFailed) as caught:
         await do_import(database, corrupt)
     assert str(caught.value).startswith(f"{corrupt}: invalid JSON after message 1299")
-    assert (rows(db_path, "SELECT * FROM posts ORDER BY id"), rows(db_path, "SELECT * FROM links")) == snapshot
+    assert (
+        rows(db_path, "SELECT * FROM posts ORDER BY id"),
+        rows(db_path, "SELECT * FROM links"),
+    ) == snapshot
 
 
 async def test_a_bad_message_names_the_file_and_the_message(
@@ -218,7 +242,9 @@ async def test_a_bad_message_names_the_file_and_the_message(
     messages = [message(i, at(i), f"post {i}") for i in range(1, 800)]
     messages[700]["text"] = 42
     path = channel(tmp_path, messages)
-    with pytest.raises(ImportFailed, match=r"ch\.json: message 701: text is a number, expected a string or a list"):
+    with pytest.raises(
+        ImportFailed, match=r"ch\.json: message 701: text is a number, expected a string or a list"
+    ):
         await do_import(database, path)
     assert rows(db_path, "SELECT count(*) FROM posts") == [(0,)]
     assert rows(db_path, "SELECT count(*) FROM experts") == [(0,)]
@@ -232,22 +258,36 @@ async def test_full_account_export_chooses_the_chat(
         "chats": {
             "about": "chats",
             "list": [
-                {"name": "Friend", "type": "personal_chat", "id": 11, "messages": [message(1, at(0), "hi")]},
+                {
+                    "name": "Friend",
+                    "type": "personal_chat",
+                    "id": 11,
+                    "messages": [message(1, at(0), "hi")],
+                },
                 {
                     "name": "My Channel",
                     "type": "public_channel",
                     "id": 22,
-                    "messages": [message(5, at(1), "chan post"), message(6, at(2), "second", reply_to_message_id=5)],
+                    "messages": [
+                        message(5, at(1), "chan post"),
+                        message(6, at(2), "second", reply_to_message_id=5),
+                    ],
                 },
             ],
         },
     }
     path = write(tmp_path / "result.json", payload)
-    with pytest.raises(ImportFailed, match=r"choose one with --chat NAME_OR_ID: 11 \(Friend, personal_chat\); 22 \(My Channel"):
+    with pytest.raises(
+        ImportFailed,
+        match=r"choose one with --chat NAME_OR_ID: 11 \(Friend, personal_chat\); 22 \(My Channel",
+    ):
         await do_import(database, path)
     summary = await do_import(database, path, chat="22")
     assert summary.chat.name == "My Channel" and summary.posts_added == 2
-    assert rows(db_path, "SELECT telegram_message_id, text FROM posts ORDER BY 1") == [(5, "chan post"), (6, "second")]
+    assert rows(db_path, "SELECT telegram_message_id, text FROM posts ORDER BY 1") == [
+        (5, "chan post"),
+        (6, "second"),
+    ]
     assert rows(db_path, "SELECT link_type FROM links") == [("reply",)]
     by_name = await do_import(database, path, expert="friend", chat="Friend")
     assert by_name.posts_added == 1
@@ -258,8 +298,15 @@ async def test_a_group_is_an_expert_too(database: Database, db_path: Path, tmp_p
         message(1, at(0), "question?", author="Ann", author_id="user1"),
         message(2, at(1), "answer", author="Bob", author_id="user2", reply_to_message_id=1),
     ]
-    await do_import(database, channel(tmp_path, messages, chat_type="public_supergroup", name="g.json"), expert="group")
-    assert rows(db_path, "SELECT author_name FROM posts ORDER BY telegram_message_id") == [("Ann",), ("Bob",)]
+    await do_import(
+        database,
+        channel(tmp_path, messages, chat_type="public_supergroup", name="g.json"),
+        expert="group",
+    )
+    assert rows(db_path, "SELECT author_name FROM posts ORDER BY telegram_message_id") == [
+        ("Ann",),
+        ("Bob",),
+    ]
 
 
 async def test_another_chat_cannot_be_imported_into_an_existing_expert(
@@ -267,7 +314,9 @@ async def test_another_chat_cannot_be_imported_into_an_existing_expert(
 ) -> None:
     await do_import(database, channel(tmp_path, [message(1, at(0), "a")]))
     other = write(tmp_path / "other.json", chat([message(1, at(0), "b")], chat_id=999))
-    with pytest.raises(ImportFailed, match="expert 'demo' holds chat 1000000001; this export is of chat 999"):
+    with pytest.raises(
+        ImportFailed, match="expert 'demo' holds chat 1000000001; this export is of chat 999"
+    ):
         await do_import(database, other)
 
 
@@ -277,8 +326,14 @@ async def test_another_chat_cannot_be_imported_into_an_existing_expert(
         ("this is { not json", "not valid JSON"),
         ("", "the file is empty, not a Telegram export"),
         ('["a", "list"]', "not a Telegram Desktop export (expected a JSON object)"),
-        ('{"hello": "world"}', "not a Telegram Desktop export: expected {name, type, id, messages}"),
-        ('{"name": "Empty", "type": "public_channel", "id": 5, "messages": []}', "the chat 'Empty' has no messages"),
+        (
+            '{"hello": "world"}',
+            "not a Telegram Desktop export: expected {name, type, id, messages}",
+        ),
+        (
+            '{"name": "Empty", "type": "public_channel", "id": 5, "messages": []}',
+            "the chat 'Empty' has no messages",
+        ),
     ],
 )
 def test_bad_input_gets_one_line_a_nonzero_exit_and_an_untouched_database(
@@ -303,12 +358,16 @@ def test_bad_input_gets_one_line_a_nonzero_exit_and_an_untouched_database(
 
 
 def test_unexpected_text_type_from_the_cli(tmp_path: Path) -> None:
-    bad = write(tmp_path / "bad.json", chat([message(1, at(0), "ok"), {**message(2, at(1)), "text": {"a": 1}}]))
+    bad = write(
+        tmp_path / "bad.json",
+        chat([message(1, at(0), "ok"), {**message(2, at(1)), "text": {"a": 1}}]),
+    )
     result = run_cli("import", str(bad), "--expert", "demo", env=cli_env(tmp_path / "e.db"))
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
-        f"error: {bad}: message 2: text is an object, expected a string or a list (nothing was imported)"
+        f"error: {bad}: message 2: text is an object, expected a string or a list "
+        "(nothing was imported)"
     ]
     assert rows(tmp_path / "e.db", "SELECT count(*) FROM posts") == [(0,)]
 
@@ -321,14 +380,25 @@ def test_an_expert_id_that_is_not_a_slug_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
-    result = run_cli("import", str(tmp_path / "absent.json"), "--expert", "demo", env=cli_env(tmp_path / "e.db"))
+    result = run_cli(
+        "import", str(tmp_path / "absent.json"), "--expert", "demo", env=cli_env(tmp_path / "e.db")
+    )
     assert result.returncode == 1
     assert "absent.json: cannot read the file: No such file or directory" in result.stderr
 
 
 def test_cli_import_summary(tmp_path: Path) -> None:
     path = channel(tmp_path, basic_messages())
-    result = run_cli("import", str(path), "--expert", "demo", "--username", USERNAME, "--json", env=cli_env(tmp_path / "e.db"))
+    result = run_cli(
+        "import",
+        str(path),
+        "--expert",
+        "demo",
+        "--username",
+        USERNAME,
+        "--json",
+        env=cli_env(tmp_path / "e.db"),
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)["posts"]
     assert summary["posts_added"] == 10

@@ -98,7 +98,9 @@ def test_incompatible_database_is_refused_and_left_untouched(tmp_path: Path) -> 
     path = tmp_path / "experts.db"
     migrate(path, tmp_path / "b", with_second(oldest=2))
     before = digest(path)
-    with pytest.raises(MigrationError, match="needs code that knows schema 2 or newer; this code knows 1"):
+    with pytest.raises(
+        MigrationError, match="needs code that knows schema 2 or newer; this code knows 1"
+    ):
         migrate(path, tmp_path / "b", shipped())
     assert digest(path) == before
     assert not (tmp_path / "b").exists()
@@ -129,7 +131,11 @@ def test_a_failing_migration_rolls_back_everything(tmp_path: Path) -> None:
 
 
 def test_migrations_that_take_away_are_refused() -> None:
-    for sql in ("DROP TABLE posts;", "ALTER TABLE posts DROP COLUMN text;", "ALTER TABLE posts RENAME TO p;"):
+    for sql in (
+        "DROP TABLE posts;",
+        "ALTER TABLE posts DROP COLUMN text;",
+        "ALTER TABLE posts RENAME TO p;",
+    ):
         with pytest.raises(MigrationError, match="migrations only add"):
             parse_migration("0002_x.sql", sql)
 

@@ -119,7 +119,11 @@ class TelegramExport:
                     chats.append(chat)
                     if self._chat_selector is not None and self._matches(chat):
                         return chat
-                elif prefix in (f"{_FULL_PREFIX}.name", f"{_FULL_PREFIX}.type", f"{_FULL_PREFIX}.id"):
+                elif prefix in (
+                    f"{_FULL_PREFIX}.name",
+                    f"{_FULL_PREFIX}.type",
+                    f"{_FULL_PREFIX}.id",
+                ):
                     current[prefix.rsplit(".", 1)[1]] = value
         if self.full_account:
             return self._choose(chats)
@@ -130,7 +134,9 @@ class TelegramExport:
                 "not a Telegram Desktop export: expected {name, type, id, messages} "
                 "or a full-account export with chats.list"
             )
-        return ChatInfo(name=str(top["name"]), type=str(top["type"]), id=_int_or_none(top.get("id")))
+        return ChatInfo(
+            name=str(top["name"]), type=str(top["type"]), id=_int_or_none(top.get("id"))
+        )
 
     def _matches(self, chat: ChatInfo) -> bool:
         wanted = self._chat_selector or ""

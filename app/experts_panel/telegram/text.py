@@ -118,4 +118,4 @@ def find_post_references(text: str) -> list[PostReference]:
 
 def normalise_for_matching(text: str) -> str:
     """Case- and space-insensitive form used to match a discussion copy to its post."""
-    return " ".join(text.casefold().replace("ё", "е").split())
+    return " ".join(text.casefold().replace("\u0451", "\u0435").split())  # yo -> ye
