@@ -122,7 +122,13 @@ def serve(
 
 def _serve(settings: Settings) -> None:
     from experts_panel.api.app import create_app
+    from experts_panel.server import ServeError, bind_socket
     from experts_panel.server import serve as serve_app
+
+    try:  # fail on a taken port before migrating or opening anything
+        bind_socket(settings.API_HOST, settings.API_PORT).close()
+    except ServeError as exc:
+        fail(str(exc))
 
     async def main() -> None:
         database = await open_database(settings)
@@ -133,8 +139,8 @@ def _serve(settings: Settings) -> None:
 
     try:
         asyncio.run(main())
-    except OSError as exc:
-        fail(f"cannot serve on {settings.API_HOST}:{settings.API_PORT}: {exc.strerror or exc}")
+    except ServeError as exc:
+        fail(str(exc))
 
 
 @app.command("migrate")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+import socket
 
 from fastapi import FastAPI
 from hypercorn.asyncio import serve as hypercorn_serve
@@ -21,18 +23,41 @@ def bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
+class ServeError(Exception):
+    """The server cannot start; the message says why in one line."""
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before the app starts, so a port in use is one clear error and nothing else."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ServeError(f"cannot serve on {host}:{port}: {exc.strerror}") from exc
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ServeError(f"cannot serve on {host}:{port}: {exc.strerror}") from exc
+    return sock
+
+
 async def serve(app: FastAPI, host: str, port: int) -> None:
+    # hypercorn takes the bound socket over by its descriptor, and closes it when it stops.
     config = Config()
-    config.bind = [bind_address(host, port)]
+    config.bind = [f"fd://{bind_socket(host, port).detach()}"]
     config.graceful_timeout = GRACEFUL_TIMEOUT_S
     config.accesslog = None  # the app logs each request itself, with its request id
-    config.errorlog = "-"
+    # hypercorn's own messages go through the service's log configuration.
+    config.errorlog = logging.getLogger("hypercorn.error")
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _on_signal, stop, sig)
-    log.info("serving", address=config.bind[0])
+    log.info("serving", address=bind_address(host, port))
     await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
     log.info("stopped")
 

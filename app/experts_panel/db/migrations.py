@@ -119,6 +119,8 @@ def read_state(path: Path) -> SchemaState:
     """Read the schema state of the database at `path` without writing to it."""
     if not path.exists():
         return SchemaState(exists=False)
+    if not path.is_file():
+        raise MigrationError(f"{path}: is not a file; DATABASE_URL must name a database file")
     try:
         conn = _connect_read_only(path)
         try:
