@@ -1,0 +1,1 @@
+"""Language models behind one interface: an OpenAI-compatible HTTP API, or the embedded one."""

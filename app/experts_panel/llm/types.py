@@ -1,0 +1,37 @@
+"""What every model call returns and counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, TypedDict
+
+
+class ChatMessage(TypedDict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass
+class Usage:
+    """Token usage, added up per call, per expert and per query."""
+
+    model_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.model_calls += other.model_calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    text: str
+    usage: Usage
+    model: str
+    finish_reason: str | None
+
+
+class ModelError(Exception):
+    """A model call failed for good (after its retries); the message says how, in one line."""
