@@ -12,7 +12,14 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from experts_panel.comments import CommentImportSummary, import_comments
@@ -259,6 +266,7 @@ def import_command(
     _print_post_summary(posts)
     if found is not None:
         _print_comment_summary(found)
+    out.print(f"next: `experts-panel index --expert {expert}` makes the new posts searchable")
 
 
 def _size(path: Path) -> int:
@@ -266,6 +274,70 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
+
+
+@app.command("index")
+def index_command(
+    expert: Annotated[
+        str | None, typer.Option("--expert", help="One expert (default: all of them).")
+    ] = None,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Redo every post, not only the changed ones.")
+    ] = False,
+) -> None:
+    """Build the search index and the embeddings of new and changed posts."""
+    settings = settings_or_exit()
+    from experts_panel.retrieval.embedder import UniversalSentenceEncoder
+    from experts_panel.retrieval.indexer import IndexReport, index_expert
+
+    async def main() -> list[IndexReport]:
+        database = await open_database(settings)
+        try:
+            async with database.read() as conn:
+                known = [s.expert.id for s in await list_experts(conn)]
+            if expert is not None and expert not in known:
+                fail(f"no expert {expert!r}")
+            embedder = UniversalSentenceEncoder()
+            reports = []
+            for expert_id in [expert] if expert else known:
+                with index_progress(expert_id) as progress:
+                    reports.append(
+                        await index_expert(database, expert_id, embedder, progress, rebuild)
+                    )
+            return reports
+        finally:
+            await database.close()
+
+    reports = asyncio.run(main())
+    for report in reports:
+        out.print(
+            f"{report.expert_id}: {report.searchable_updated} posts made searchable, "
+            f"{report.embedded} embedded with {report.model}",
+            highlight=False,
+        )
+
+
+@contextmanager
+def index_progress(expert_id: str) -> Iterator[Callable[[str, int, int], None] | None]:
+    if not err.is_terminal:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} posts"),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(f"{expert_id}: {stage}", total=total)
+            progress.update(tasks[stage], completed=done)
+
+        yield update
 
 
 @experts_app.command("list")

@@ -8,6 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from experts_panel.db.migrations import load_migrations
+
 from .conftest import Server, cli_env, run_cli
 from .exports import chat, write
 from .test_comments import GROUP_ID, channel_posts, discussion
@@ -212,4 +214,6 @@ def test_serve_migrates_a_fresh_database(tmp_path: Path, server_factory) -> None
     server = server_factory(db)
     assert httpx.get(f"{server.url}/api/v1/experts").json() == []
     conn = sqlite3.connect(db)
-    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (1,)
+    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (
+        len(load_migrations()),
+    )

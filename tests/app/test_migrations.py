@@ -17,15 +17,22 @@ from experts_panel.db.schema import metadata
 
 from .conftest import cli_env, run_cli
 
-SECOND = "-- oldest-compatible: {oldest}\nCREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\n"
+NEXT = "-- oldest-compatible: {oldest}\nCREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\n"
 
 
 def shipped() -> list:
     return load_migrations()
 
 
-def with_second(oldest: int) -> list:
-    return [*shipped(), parse_migration("0002_notes.sql", SECOND.format(oldest=oldest))]
+def with_next(oldest_compatible: str) -> list:
+    """The shipped migrations plus one more, as a newer release would ship them.
+
+    `oldest_compatible` is "self" (older code must refuse) or "keep" (older code may go on).
+    """
+    current = shipped()
+    number = len(current) + 1
+    oldest = number if oldest_compatible == "self" else current[-1].oldest_compatible or 1
+    return [*current, parse_migration(f"{number:04d}_notes.sql", NEXT.format(oldest=oldest))]
 
 
 def digest(path: Path) -> str:
@@ -73,33 +80,55 @@ def test_upgrade_takes_a_backup_first_and_records_the_migration(tmp_path: Path) 
     )
     conn.commit()
     conn.close()
-    report = migrate(path, tmp_path / "b", with_second(oldest=1))
-    assert report.applied == ["0002_notes"]
+    n = len(shipped())
+    report = migrate(path, tmp_path / "b", with_next("keep"))
+    assert report.applied == [f"{n + 1:04d}_notes"]
     assert report.backup is not None and report.backup.exists()
-    assert "pre-migrate-0001-to-0002" in report.backup.name
+    assert f"pre-migrate-{n:04d}-to-{n + 1:04d}" in report.backup.name
     backup = sqlite3.connect(report.backup)
     assert backup.execute("SELECT id FROM experts").fetchall() == [("a",)]
-    assert backup.execute("SELECT max(version) FROM schema_migrations").fetchone() == (1,)
+    assert backup.execute("SELECT max(version) FROM schema_migrations").fetchone() == (n,)
     state = read_state(path)
-    assert state.version == 2 and state.oldest_compatible == 1
+    assert state.version == n + 1 and state.oldest_compatible == 1
+
+
+def test_each_shipped_migration_upgrades_a_database_holding_data(tmp_path: Path) -> None:
+    path = tmp_path / "experts.db"
+    migrate(path, tmp_path / "b", shipped()[:1])
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO experts (id, display_name, created_at, updated_at) VALUES ('a', 'A', 'x', 'x')"
+    )
+    conn.execute(
+        "INSERT INTO posts (expert_id, telegram_message_id, date, text, content_hash, "
+        "imported_at, updated_at) VALUES ('a', 1, 'd', 'kept', 'h', 'x', 'x')"
+    )
+    conn.commit()
+    conn.close()
+    report = migrate(path, tmp_path / "b", shipped())
+    assert report.applied == [f"{m.version:04d}_{m.name}" for m in shipped()[1:]]
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT text FROM posts").fetchall() == [("kept",)]
 
 
 def test_newer_but_compatible_database_is_accepted_untouched(tmp_path: Path) -> None:
     path = tmp_path / "experts.db"
-    migrate(path, tmp_path / "b", with_second(oldest=1))  # written by "newer code"
+    migrate(path, tmp_path / "b", with_next("keep"))  # written by "newer code"
     before = digest(path)
     report = migrate(path, tmp_path / "b", shipped())  # "older code", e.g. a rolled-back image
     assert report.applied == []
-    assert report.to_version == 2
+    assert report.to_version == len(shipped()) + 1
     assert digest(path) == before
 
 
 def test_incompatible_database_is_refused_and_left_untouched(tmp_path: Path) -> None:
     path = tmp_path / "experts.db"
-    migrate(path, tmp_path / "b", with_second(oldest=2))
+    migrate(path, tmp_path / "b", with_next("self"))
     before = digest(path)
     with pytest.raises(
-        MigrationError, match="needs code that knows schema 2 or newer; this code knows 1"
+        MigrationError,
+        match=f"needs code that knows schema {len(shipped()) + 1} or newer; "
+        f"this code knows {len(shipped())}",
     ):
         migrate(path, tmp_path / "b", shipped())
     assert digest(path) == before
@@ -108,11 +137,11 @@ def test_incompatible_database_is_refused_and_left_untouched(tmp_path: Path) -> 
 
 def test_cli_refuses_an_incompatible_database(tmp_path: Path) -> None:
     path = tmp_path / "experts.db"
-    migrate(path, tmp_path / "b", with_second(oldest=2))
+    migrate(path, tmp_path / "b", with_next("self"))
     before = digest(path)
     result = run_cli("serve", env=cli_env(path))
     assert result.returncode == 1
-    assert "needs code that knows schema 2" in result.stderr
+    assert f"needs code that knows schema {len(shipped()) + 1}" in result.stderr
     assert digest(path) == before
 
 
@@ -120,12 +149,13 @@ def test_a_failing_migration_rolls_back_everything(tmp_path: Path) -> None:
     path = tmp_path / "experts.db"
     migrate(path, tmp_path / "b", shipped())
     broken = parse_migration(
-        "0002_broken.sql", "CREATE TABLE half (id INTEGER);\nINSERT INTO nowhere VALUES (1);\n"
+        f"{len(shipped()) + 1:04d}_broken.sql",
+        "CREATE TABLE half (id INTEGER);\nINSERT INTO nowhere VALUES (1);\n",
     )
     with pytest.raises(MigrationError, match="rolled back"):
         migrate(path, tmp_path / "b", [*shipped(), broken])
     state = read_state(path)
-    assert state.version == 1
+    assert state.version == len(shipped())
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name='half'").fetchone() == (0,)
 

@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -59,3 +60,11 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+async def fetch_all(
+    conn: AsyncConnection, sql: str, params: tuple[Any, ...] = ()
+) -> list[tuple[Any, ...]]:
+    """Rows of a plain SQL query as tuples: the bulk paths use SQL directly, for speed."""
+    result = await conn.exec_driver_sql(sql, params)
+    return [tuple(row) for row in result]

@@ -5,7 +5,7 @@ The SQL files are the truth; a test compares these definitions with a migrated d
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, Table, Text
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, Text
 
 metadata = MetaData()
 
@@ -99,4 +99,29 @@ import_runs = Table(
     Column("started_at", Text, nullable=False),
     Column("finished_at", Text, nullable=False),
     Column("summary", Text, nullable=False),
+)
+
+post_search_state = Table(
+    "post_search_state",
+    metadata,
+    Column("post_id", Integer, primary_key=True),
+    Column("content_hash", Text, nullable=False),
+)
+
+post_embeddings = Table(
+    "post_embeddings",
+    metadata,
+    Column("post_id", Integer, primary_key=True),
+    Column("expert_id", Text, nullable=False),
+    Column("model", Text, nullable=False),
+    Column("content_hash", Text, nullable=False),
+    Column("dimensions", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+)
+
+search_generation = Table(
+    "search_generation",
+    metadata,
+    Column("expert_id", Text, primary_key=True),
+    Column("generation", Integer, nullable=False),
 )

@@ -11,6 +11,8 @@ from experts_panel.comments import CommentImportSummary, import_comments
 from experts_panel.db.database import Database
 from experts_panel.db.migrations import read_state
 from experts_panel.importer import PostImportSummary, import_posts
+from experts_panel.retrieval.embedder import UniversalSentenceEncoder
+from experts_panel.retrieval.indexer import index_expert
 from experts_panel.settings import Settings
 
 DEMO_DATABASE_URL = "sqlite+aiosqlite:///./data/demo.db"
@@ -74,6 +76,9 @@ async def build_demo(
                 posts = await import_posts(conn, expert.export, expert.expert_id, expert.username)
                 found = await import_comments(conn, expert.comments, expert.expert_id)
                 summaries.append((posts, found))
+        embedder = UniversalSentenceEncoder()
+        for expert in experts:
+            await index_expert(database, expert.expert_id, embedder)
     finally:
         await database.close()
     return summaries

@@ -1,0 +1,98 @@
+"""Nearest posts by sentence embedding, from an in-memory copy of each expert's vectors.
+
+Brute force with numpy: at tens of thousands of posts a matrix product answers in
+milliseconds, and SQLite here cannot load a vector extension. The copy is reloaded when the
+expert's `search_generation` moves (an index run changed something).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from experts_panel.db.database import fetch_all
+from experts_panel.retrieval.embedder import Vectors
+
+
+@dataclass(frozen=True)
+class ExpertVectors:
+    generation: int
+    post_ids: npt.NDArray[np.int64]
+    telegram_ids: npt.NDArray[np.int64]
+    matrix: Vectors  # (posts, dimensions), rows L2-normalised
+
+
+@dataclass(frozen=True, slots=True)
+class DenseHit:
+    post_id: int
+    telegram_message_id: int
+    similarity: float
+
+
+class VectorCache:
+    """The server's copies of expert vectors; one per process, owned by the app's state."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], ExpertVectors] = {}
+        self._lock = asyncio.Lock()
+
+    async def vectors(self, conn: AsyncConnection, expert_id: str, model: str) -> ExpertVectors:
+        generation = await _generation(conn, expert_id)
+        key = (expert_id, model)
+        entry = self._entries.get(key)
+        if entry is not None and entry.generation == generation:
+            return entry
+        async with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.generation != generation:
+                entry = await _load(conn, expert_id, model, generation)
+                self._entries[key] = entry
+        return entry
+
+
+async def _generation(conn: AsyncConnection, expert_id: str) -> int:
+    rows = await fetch_all(
+        conn, "SELECT generation FROM search_generation WHERE expert_id = ?", (expert_id,)
+    )
+    return int(rows[0][0]) if rows else 0
+
+
+async def _load(
+    conn: AsyncConnection, expert_id: str, model: str, generation: int
+) -> ExpertVectors:
+    rows = await fetch_all(
+        conn,
+        "SELECT e.post_id, p.telegram_message_id, e.dimensions, e.vector "
+        "FROM post_embeddings e JOIN posts p ON p.id = e.post_id "
+        "WHERE e.expert_id = ? AND p.expert_id = ? AND e.model = ? AND e.dimensions > 0 "
+        "ORDER BY e.post_id",
+        (expert_id, expert_id, model),
+    )
+    if not rows:
+        empty = np.zeros(0, dtype=np.int64)
+        return ExpertVectors(generation, empty, empty, np.zeros((0, 0), dtype=np.float32))
+    dimensions = int(rows[0][2])
+    matrix = np.frombuffer(b"".join(row[3] for row in rows), dtype="<f4").astype(np.float32)
+    return ExpertVectors(
+        generation=generation,
+        post_ids=np.array([row[0] for row in rows], dtype=np.int64),
+        telegram_ids=np.array([row[1] for row in rows], dtype=np.int64),
+        matrix=matrix.reshape(len(rows), dimensions),
+    )
+
+
+def nearest(vectors: ExpertVectors, query: Vectors, limit: int) -> list[DenseHit]:
+    if vectors.matrix.shape[0] == 0 or limit <= 0:
+        return []
+    similarities = vectors.matrix @ query.reshape(-1)
+    count = min(limit, similarities.shape[0])
+    top = np.argpartition(-similarities, count - 1)[:count]
+    top = top[np.argsort(-similarities[top])]
+    return [
+        DenseHit(int(vectors.post_ids[i]), int(vectors.telegram_ids[i]), float(similarities[i]))
+        for i in top
+    ]

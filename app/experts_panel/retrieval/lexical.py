@@ -1,0 +1,34 @@
+"""Full-text search over an expert's posts: FTS5 with BM25 over stemmed words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from experts_panel.db.database import fetch_all
+from experts_panel.retrieval.stemming import match_expression
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalHit:
+    post_id: int
+    telegram_message_id: int
+    bm25: float  # lower is better, as SQLite reports it
+
+
+async def lexical_search(
+    conn: AsyncConnection, expert_id: str, query: str, limit: int
+) -> list[LexicalHit]:
+    expression = match_expression(query)
+    if expression is None:
+        return []
+    rows = await fetch_all(
+        conn,
+        "SELECT p.id, p.telegram_message_id, bm25(post_search) AS score "
+        "FROM post_search JOIN posts p ON p.id = post_search.rowid "
+        "WHERE post_search MATCH ? AND post_search.expert_id = ? AND p.expert_id = ? "
+        "ORDER BY score LIMIT ?",
+        (expression, expert_id, expert_id, limit),
+    )
+    return [LexicalHit(row[0], row[1], float(row[2])) for row in rows]

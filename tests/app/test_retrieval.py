@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from experts_panel.db.database import Database
+from experts_panel.experts import remove_expert
+from experts_panel.importer import import_posts
+from experts_panel.retrieval.dense import VectorCache
+from experts_panel.retrieval.embedder import UniversalSentenceEncoder
+from experts_panel.retrieval.hybrid import fuse, hybrid_search
+from experts_panel.retrieval.indexer import index_expert
+from experts_panel.retrieval.lexical import lexical_search
+from experts_panel.retrieval.stemming import match_expression, stems
+
+from .conftest import cli_env, run_cli
+from .exports import at, chat, message, write
+
+
+@pytest.fixture(scope="module")
+def embedder() -> UniversalSentenceEncoder:
+    return UniversalSentenceEncoder()
+
+
+def ops_posts() -> list[dict[str, Any]]:
+    return [
+        message(1, at(0), "Бэкапы SQLite делаю командой .backup и проверяю integrity_check."),
+        message(2, at(1), "Снизил ставку на облачные модели: локальная модель дешевле."),
+        message(3, at(2), "Ёжик в тумане: про мониторинг диска и алерты."),
+        message(4, at(3), "Certbot renews the certificate twice a day; nginx reloads."),
+        message(5, at(4), "", photo="(File not included.)"),
+        message(6, at(5), "Podman quadlets replaced docker compose on my VPS."),
+    ]
+
+
+def product_posts() -> list[dict[str, Any]]:
+    return [
+        message(1, at(0), "Pricing AI features: usage-based plans with caps.", author="P"),
+        message(2, at(1), "Backups are a product feature: customers ask for them.", author="P"),
+    ]
+
+
+async def seed(database: Database, tmp_path: Path) -> None:
+    ops = write(tmp_path / "ops.json", chat(ops_posts(), name="Ops", chat_id=11))
+    product = write(tmp_path / "product.json", chat(product_posts(), name="Product", chat_id=22))
+    async with database.write() as conn:
+        await import_posts(conn, ops, "ops")
+        await import_posts(conn, product, "product")
+
+
+def test_stems_fold_case_yo_and_inflection() -> None:
+    assert stems("Ставку") == stems("ставка") == stems("СТАВКИ")
+    assert stems("ёжик") == stems("ежик")
+    assert stems("backups") == stems("backup")
+    assert stems("см. https://t.me/chan/5 тут") == stems("см. тут")
+    assert match_expression('"quoted" OR NEAR(') == '"quot" OR "or" OR "near"'
+    assert match_expression("?!") is None
+
+
+async def test_full_text_finds_inflected_russian_within_one_expert(
+    database: Database, tmp_path: Path
+) -> None:
+    await seed(database, tmp_path)
+    report = await index_expert(database, "ops", None)
+    await index_expert(database, "product", None)
+    assert report.searchable_updated == 6 and report.embedded == 0
+    async with database.read() as conn:
+        hits = await lexical_search(conn, "ops", "ставки на модели", 10)
+        assert [h.telegram_message_id for h in hits] == [2]
+        assert [h.telegram_message_id for h in await lexical_search(conn, "ops", "ежик", 5)] == [3]
+        backups = await lexical_search(conn, "product", "backups", 10)
+        assert [h.telegram_message_id for h in backups] == [2]  # never ops' post 1
+
+
+async def test_indexing_is_incremental_and_follows_edits(
+    database: Database, db_path: Path, tmp_path: Path, embedder: UniversalSentenceEncoder
+) -> None:
+    await seed(database, tmp_path)
+    first = await index_expert(database, "ops", embedder)
+    assert (first.searchable_updated, first.embedded) == (6, 6)
+    again = await index_expert(database, "ops", embedder)
+    assert (again.searchable_updated, again.embedded) == (0, 0)
+
+    edited = ops_posts()
+    edited[5] = message(6, at(5), "Kubernetes on one node is too much.", edited=at(60))
+    async with database.write() as conn:
+        await import_posts(
+            conn, write(tmp_path / "ops2.json", chat(edited, name="Ops", chat_id=11)), "ops"
+        )
+    third = await index_expert(database, "ops", embedder)
+    assert (third.searchable_updated, third.embedded) == (1, 1)
+    async with database.read() as conn:
+        assert await lexical_search(conn, "ops", "quadlets", 5) == []
+        assert [
+            h.telegram_message_id for h in await lexical_search(conn, "ops", "kubernetes", 5)
+        ] == [6]
+    conn = sqlite3.connect(db_path)
+    generation = conn.execute(
+        "SELECT generation FROM search_generation WHERE expert_id='ops'"
+    ).fetchone()
+    assert generation == (2,)  # the no-op run did not move it
+    empty = conn.execute(
+        "SELECT dimensions FROM post_embeddings e JOIN posts p ON p.id = e.post_id "
+        "WHERE p.telegram_message_id = 5 AND p.expert_id = 'ops'"
+    ).fetchone()
+    assert empty == (0,)  # a photo without text has nothing to embed
+
+
+async def test_a_new_model_re_embeds_everything(
+    database: Database, db_path: Path, tmp_path: Path, embedder: UniversalSentenceEncoder
+) -> None:
+    await seed(database, tmp_path)
+    await index_expert(database, "ops", embedder)
+    newer = UniversalSentenceEncoder()
+    newer.name = embedder.name + "-next"  # what an upgraded package would report
+    report = await index_expert(database, "ops", newer)
+    assert (report.searchable_updated, report.embedded) == (0, 6)
+    conn = sqlite3.connect(db_path)
+    assert conn.execute(
+        "SELECT DISTINCT model FROM post_embeddings WHERE expert_id='ops'"
+    ).fetchall() == [(newer.name,)]
+
+
+async def test_hybrid_search_crosses_languages_and_stays_within_the_expert(
+    database: Database, tmp_path: Path, embedder: UniversalSentenceEncoder
+) -> None:
+    await seed(database, tmp_path)
+    for expert in ("ops", "product"):
+        await index_expert(database, expert, embedder)
+    cache = VectorCache()
+    async with database.read() as conn:
+        # No word in common with post 1 (Russian): only the embeddings can find it.
+        assert await lexical_search(conn, "ops", "safely copying database files", 5) == []
+        found = await hybrid_search(
+            conn, "ops", "safely copying database files", 3, embedder, cache
+        )
+        assert found[0].telegram_message_id == 1
+        assert found[0].lexical_rank is None and found[0].dense_rank == 1
+        product = await hybrid_search(conn, "product", "бэкапы базы данных", 5, embedder, cache)
+        assert {c.telegram_message_id for c in product} <= {1, 2}
+        assert product[0].telegram_message_id == 2
+
+
+def test_reciprocal_rank_fusion_rewards_agreement() -> None:
+    fused = fuse([(10, 1), (20, 2), (30, 3)], [(30, 3, 0.9), (40, 4, 0.8), (10, 1, 0.7)], 4)
+    assert [c.post_id for c in fused] == [10, 30, 20, 40]
+    assert fused[0].lexical_rank == 1 and fused[0].dense_rank == 3
+
+
+async def test_removing_an_expert_removes_its_index(
+    database: Database, db_path: Path, tmp_path: Path, embedder: UniversalSentenceEncoder
+) -> None:
+    await seed(database, tmp_path)
+    for expert in ("ops", "product"):
+        await index_expert(database, expert, embedder)
+    async with database.write() as conn:
+        await remove_expert(conn, "ops")
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT count(*) FROM post_search WHERE expert_id='ops'").fetchone() == (0,)
+    assert conn.execute(
+        "SELECT count(*) FROM post_embeddings WHERE expert_id='ops'"
+    ).fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM post_search").fetchone() == (2,)
+
+
+def test_index_command(tmp_path: Path) -> None:
+    env = cli_env(tmp_path / "e.db")
+    path = write(tmp_path / "ops.json", chat(ops_posts(), name="Ops", chat_id=11))
+    imported = run_cli("import", str(path), "--expert", "ops", env=env)
+    assert "next: `experts-panel index --expert ops`" in imported.stdout
+    result = run_cli("index", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "ops: 6 posts made searchable, 6 embedded with usem3-" in result.stdout
+    again = run_cli("index", "--expert", "ops", env=env)
+    assert "ops: 0 posts made searchable, 0 embedded" in again.stdout
+    rebuilt = run_cli("index", "--expert", "ops", "--rebuild", env=env)
+    assert "ops: 6 posts made searchable, 6 embedded" in rebuilt.stdout
+    missing = run_cli("index", "--expert", "ghost", env=env)
+    assert missing.returncode == 1 and "no expert 'ghost'" in missing.stderr
