@@ -87,6 +87,53 @@ class Settings(BaseModel):
     REQUEST_TIMEOUT: Annotated[float, Field(gt=0, le=3_600)] = Field(
         default=300.0, description="Seconds a whole query may take before it is cancelled."
     )
+    MAP_CANDIDATES: Annotated[int, Field(ge=1, le=2_000)] = Field(
+        default=60,
+        description="Posts per expert that retrieval hands to the map phase (1-2000): the "
+        "model sees these, not every post.",
+    )
+    MAX_CONCURRENT_EXPERTS: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=3, description="Experts a query works on at the same time (1-64)."
+    )
+    MAX_CONCURRENT_MODEL_CALLS: Annotated[int, Field(ge=1, le=256)] = Field(
+        default=8, description="Model API calls in flight at once, across all queries (1-256)."
+    )
+    MODEL_MAP: str = Field(
+        default="google/gemini-2.5-flash-lite", description="Model for the map phase."
+    )
+    MODEL_MEDIUM_SCORING: str = Field(
+        default="google/gemini-2.5-flash-lite", description="Model for medium scoring."
+    )
+    MODEL_REDUCE: str = Field(
+        default="google/gemini-2.5-flash", description="Model that writes the answer."
+    )
+    MODEL_TRANSLATION: str = Field(
+        default="google/gemini-2.5-flash-lite", description="Model for language validation."
+    )
+    MODEL_COMMENT_GROUPS: str = Field(
+        default="google/gemini-2.5-flash-lite",
+        description="Model that matches drifted discussions to the question and finds drift "
+        "(`experts-panel analyze-drift`).",
+    )
+    MODEL_COMMENT_SYNTHESIS: str = Field(
+        default="google/gemini-2.5-flash", description="Model for comment synthesis."
+    )
+    MODEL_TIMEOUT: Annotated[float, Field(gt=0, le=600)] = Field(
+        default=60.0, description="Seconds one model call may take before it is retried."
+    )
+    MODEL_MAX_ATTEMPTS: Annotated[int, Field(ge=1, le=10)] = Field(
+        default=4, description="Attempts per model call (429, 5xx and time-outs are retried)."
+    )
+    DAILY_TOKEN_BUDGET: Annotated[int, Field(ge=0)] = Field(
+        default=2_000_000,
+        description="Model API tokens (prompt + completion) per UTC day; past it queries run "
+        "on the embedded model. 0: no limit.",
+    )
+    SSE_KEEPALIVE_SECONDS: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=10.0,
+        description="Seconds between keep-alive comments on a query's event stream, so proxies "
+        "do not close it during long phases.",
+    )
     STATIC_DIR: Path | None = Field(
         default=None,
         description="Built front end to serve at `/` (for a one-process local run). Unset: "

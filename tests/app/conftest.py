@@ -15,6 +15,20 @@ import pytest
 from experts_panel.db.database import Database
 from experts_panel.settings import Settings, load_settings
 
+from . import demo_db
+from .fake_openai import fake_openai_fixture  # noqa: F401  (the `fake_openai` fixture)
+
+
+@pytest.fixture(scope="session")
+def demo_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo experts imported and indexed once; tests take copies (`demo_path`)."""
+    return demo_db.build(tmp_path_factory.mktemp("demo-source"))
+
+
+@pytest.fixture
+def demo_path(demo_source: Path, tmp_path: Path) -> Path:
+    return demo_db.copy(demo_source, tmp_path / "demo")
+
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:

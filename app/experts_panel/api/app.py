@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,9 +13,13 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from experts_panel.api.routes import experts, health, posts
+from experts_panel.api.routes import experts, health, posts, query
 from experts_panel.db.database import Database
+from experts_panel.llm.openai_client import OpenAICompatibleClient
 from experts_panel.logs import get_logger
+from experts_panel.pipeline.runner import Services
+from experts_panel.retrieval.dense import VectorCache
+from experts_panel.retrieval.embedder import UniversalSentenceEncoder
 from experts_panel.settings import Settings
 
 DEV_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
@@ -72,9 +77,32 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             app.state.database = opened
         else:
             app.state.database = database
+        client = None
+        if settings.OPENROUTER_API_KEY is not None and settings.openrouter_configured:
+            client = OpenAICompatibleClient(
+                str(settings.OPENROUTER_BASE_URL).rstrip("/"),
+                settings.OPENROUTER_API_KEY.get_secret_value(),
+                timeout_s=settings.MODEL_TIMEOUT,
+                max_in_flight=settings.MAX_CONCURRENT_MODEL_CALLS,
+                max_attempts=settings.MODEL_MAX_ATTEMPTS,
+                app_title="Experts Panel",
+            )
+        embedder = UniversalSentenceEncoder()
+        app.state.services = Services(
+            settings=settings,
+            database=app.state.database,
+            embedder=embedder,
+            cache=VectorCache(),
+            client=client,
+        )
+        # The model's first use takes a second or two; take it now, not on a reader's time.
+        warm_up = asyncio.create_task(asyncio.to_thread(embedder.encode, ["warm up"]))
         try:
             yield
         finally:
+            warm_up.cancel()
+            if client is not None:
+                await client.aclose()
             if owned:
                 await app.state.database.close()
 
@@ -91,6 +119,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(experts.router)
     app.include_router(posts.router)
+    app.include_router(query.router)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=allowed_origins(settings),

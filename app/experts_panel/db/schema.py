@@ -125,3 +125,12 @@ search_generation = Table(
     Column("expert_id", Text, primary_key=True),
     Column("generation", Integer, nullable=False),
 )
+
+token_usage = Table(
+    "token_usage",
+    metadata,
+    Column("day", Text, primary_key=True),
+    Column("model_calls", Integer, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+)

@@ -26,6 +26,12 @@ class ExpertVectors:
     matrix: Vectors  # (posts, dimensions), rows L2-normalised
 
 
+def rows_for(vectors: ExpertVectors, post_ids: list[int]) -> dict[int, Vectors]:
+    """The stored vector of each of the posts that has one."""
+    position = {int(p): i for i, p in enumerate(vectors.post_ids)}
+    return {p: vectors.matrix[position[p]] for p in post_ids if p in position}
+
+
 @dataclass(frozen=True, slots=True)
 class DenseHit:
     post_id: int

@@ -1,0 +1,53 @@
+"""Phase 8, assembly: one response per expert, with sources, timings, counts and usage."""
+
+from __future__ import annotations
+
+from experts_panel.pipeline.contract import (
+    CommentGroupOut,
+    CommentOut,
+    ExpertResponse,
+    UsageOut,
+)
+from experts_panel.pipeline.expert_run import ExpertRun
+from experts_panel.pipeline.texts import text
+
+
+def assemble(run: ExpertRun, elapsed_ms: int) -> ExpertResponse:
+    answer = run.answer
+    groups = [
+        CommentGroupOut(
+            post_telegram_message_id=g.post_telegram_message_id,
+            kind=g.kind,
+            comments=[
+                CommentOut(
+                    telegram_message_id=c.telegram_message_id,
+                    author_name=c.author_name,
+                    text=c.text,
+                    date=c.date,
+                    is_channel_author=c.is_channel_author,
+                )
+                for c in g.comments
+            ],
+            topics=g.topics,
+        )
+        for g in run.groups
+    ]
+    return ExpertResponse(
+        expert_id=run.expert.id,
+        expert_name=run.expert.display_name,
+        channel_username=run.expert.channel_username,
+        answer=answer.text if answer else text(run.language, "no_posts"),
+        main_sources=answer.main_sources if answer else [],
+        confidence=answer.confidence if answer else "LOW",
+        posts_analyzed=len(run.posts),
+        processing_time_ms=elapsed_ms,
+        relevant_comment_groups=groups if run.request.include_comment_groups else [],
+        comment_groups_synthesis=run.synthesis if run.request.include_comments else None,
+        language=answer.language if answer else run.language,
+        usage=UsageOut(
+            model_calls=run.usage.model_calls,
+            prompt_tokens=run.usage.prompt_tokens,
+            completion_tokens=run.usage.completion_tokens,
+        ),
+        notices=list(dict.fromkeys(run.notices)),
+    )

@@ -1,0 +1,51 @@
+"""One expert's pass through the phases: what each phase reads and leaves for the next."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from experts_panel.db.database import Database
+from experts_panel.experts import Expert
+from experts_panel.llm.model import Model
+from experts_panel.llm.types import Usage
+from experts_panel.pipeline.contract import EventType, QueryRequest
+from experts_panel.pipeline.types import Answer, CommentGroup, Post, RankedPost, Verdict
+from experts_panel.retrieval.dense import VectorCache
+from experts_panel.retrieval.embedder import Embedder, Vectors
+from experts_panel.settings import Settings
+
+Emit = Callable[[EventType, str | None, str, dict[str, Any]], Awaitable[None]]
+
+
+@dataclass
+class ExpertRun:
+    expert: Expert
+    question: str
+    language: str
+    request: QueryRequest
+    settings: Settings
+    model: Model
+    database: Database
+    embedder: Embedder
+    cache: VectorCache
+    question_vector: Vectors
+    emit: Emit
+    usage: Usage = field(default_factory=Usage)
+    notices: list[str] = field(default_factory=list)
+    # filled phase by phase
+    posts: dict[int, Post] = field(default_factory=dict)  # telegram id -> post shown to map
+    verdicts: dict[int, Verdict] = field(default_factory=dict)
+    complement: list[int] = field(default_factory=list)  # MEDIUM posts kept after scoring
+    context: dict[int, Post] = field(default_factory=dict)  # linked posts from resolve
+    ranked: list[RankedPost] = field(default_factory=list)
+    answer: Answer | None = None
+    groups: list[CommentGroup] = field(default_factory=list)
+    synthesis: str | None = None
+
+    async def progress(self, phase: str, message: str, **data: Any) -> None:
+        await self.emit("progress", phase, message, {"expert_id": self.expert.id, **data})
+
+    def ids(self, relevance: str) -> list[int]:
+        return [i for i, v in self.verdicts.items() if v.relevance == relevance]

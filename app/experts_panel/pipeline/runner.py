@@ -1,0 +1,236 @@
+"""Running a query: experts side by side, each through the phases, progress as events.
+
+The phases are registered here, in order, and nowhere else. Each expert runs on its own;
+one that fails gives an `expert_error` event and the others go on. The whole query is
+bounded by `REQUEST_TIMEOUT`, and cancelling it (a client that went away) cancels every
+expert's work, model calls included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from experts_panel import budget
+from experts_panel.db.database import Database
+from experts_panel.experts import Expert, get_expert, list_experts
+from experts_panel.language import detect_language
+from experts_panel.llm.embedded import EmbeddedModel
+from experts_panel.llm.model import Model
+from experts_panel.llm.openai_client import OpenAICompatibleClient
+from experts_panel.llm.types import Usage
+from experts_panel.logs import get_logger
+from experts_panel.pipeline import (
+    comment_groups,
+    comment_synthesis,
+    language_validation,
+    map,
+    medium_scoring,
+    reduce,
+    resolve,
+)
+from experts_panel.pipeline.assembly import assemble
+from experts_panel.pipeline.contract import (
+    EventType,
+    ExpertResponse,
+    MultiExpertQueryResponse,
+    ProgressEvent,
+    QueryRequest,
+    UsageOut,
+)
+from experts_panel.pipeline.expert_run import ExpertRun
+from experts_panel.pipeline.texts import text
+from experts_panel.retrieval.dense import VectorCache
+from experts_panel.retrieval.embedder import Embedder
+from experts_panel.settings import Settings
+
+log = get_logger(__name__)
+
+Phase = Callable[[ExpertRun], Awaitable[None]]
+
+
+def _wanted(run: ExpertRun, name: str) -> bool:
+    request = run.request
+    if name == "comment_groups":
+        return request.include_comments or request.include_comment_groups
+    if name == "comment_synthesis":
+        return request.include_comments
+    return True
+
+
+# The pipeline, in order (assembly, the eighth phase, closes each expert's run).
+PHASES: tuple[tuple[str, Phase], ...] = (
+    ("map", map.run),
+    ("medium_scoring", medium_scoring.run),
+    ("resolve", resolve.run),
+    ("reduce", reduce.run),
+    ("language_validation", language_validation.run),
+    ("comment_groups", comment_groups.run),
+    ("comment_synthesis", comment_synthesis.run),
+)
+
+Emit = Callable[[ProgressEvent], Awaitable[None]]
+
+
+class UnknownExperts(ValueError):
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__(f"unknown experts: {', '.join(repr(i) for i in ids)}")
+        self.ids = ids
+
+
+@dataclass
+class Services:
+    """What queries need, made once per process and handed over by the app."""
+
+    settings: Settings
+    database: Database
+    embedder: Embedder
+    cache: VectorCache
+    client: OpenAICompatibleClient | None
+
+
+async def choose_model(services: Services, language: str) -> tuple[Model, list[str]]:
+    """The OpenRouter model when a key is set and today's budget allows, else the embedded."""
+    embedded = EmbeddedModel(services.embedder, services.cache, services.database)
+    if services.client is None:
+        return embedded, []
+    settings = services.settings
+    limit = settings.DAILY_TOKEN_BUDGET
+    if limit and await budget.spent_today(services.database) >= limit:
+        return embedded, [text(language, "budget_spent", model=settings.MODEL_REDUCE)]
+    from experts_panel.llm.openrouter import OpenRouterModel
+
+    return OpenRouterModel(services.client, settings), []
+
+
+async def resolve_experts(database: Database, wanted: list[str] | None) -> list[Expert]:
+    async with database.read() as conn:
+        if wanted is None:
+            return [s.expert for s in await list_experts(conn)]
+        found = {i: await get_expert(conn, i) for i in wanted}
+    missing = [i for i, e in found.items() if e is None]
+    if missing:
+        raise UnknownExperts(missing)
+    return [e for e in found.values() if e is not None]
+
+
+async def run_query(
+    services: Services,
+    request: QueryRequest,
+    request_id: str,
+    experts: list[Expert],
+    emit: Emit,
+) -> MultiExpertQueryResponse:
+    started = time.perf_counter()
+    language = detect_language(request.query)
+
+    async def send(
+        event_type: EventType, phase: str | None, message: str, data: dict[str, Any]
+    ) -> None:
+        status = {"expert_error": "error", "error": "error"}.get(event_type, "ok")
+        await emit(
+            ProgressEvent(
+                event_type=event_type, phase=phase, status=status, message=message, data=data
+            )
+        )
+
+    model, notices = await choose_model(services, language)
+    await send(
+        "start",
+        None,
+        f"asking {len(experts)} experts",
+        {
+            "request_id": request_id,
+            "experts": [e.id for e in experts],
+            "model": model.name,
+            "language": language,
+        },
+    )
+    question_vector = await asyncio.to_thread(services.embedder.encode, [request.query])
+    slots = asyncio.Semaphore(services.settings.MAX_CONCURRENT_EXPERTS)
+    responses: dict[str, ExpertResponse] = {}
+    errors: list[dict[str, str]] = []
+    total = Usage()
+
+    async def one(expert: Expert) -> None:
+        run = ExpertRun(
+            expert=expert,
+            question=request.query,
+            language=language,
+            request=request,
+            settings=services.settings,
+            model=model,
+            database=services.database,
+            embedder=services.embedder,
+            cache=services.cache,
+            question_vector=question_vector[0],
+            emit=send,
+            notices=list(notices),
+        )
+        expert_started = time.perf_counter()
+        async with slots:
+            try:
+                for name, phase in PHASES:
+                    if not _wanted(run, name):
+                        continue
+                    await send(
+                        "phase_start", name, f"{expert.id}: {name}", {"expert_id": expert.id}
+                    )
+                    await phase(run)
+                await send(
+                    "phase_start", "assembly", f"{expert.id}: assembly", {"expert_id": expert.id}
+                )
+                response = assemble(run, int((time.perf_counter() - expert_started) * 1000))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # one expert failing must not stop the others
+                log.warning("expert failed", expert_id=expert.id, error=str(exc), exc_info=True)
+                errors.append({"expert_id": expert.id, "error": str(exc) or type(exc).__name__})
+                total.add(run.usage)
+                await send(
+                    "expert_error",
+                    None,
+                    f"{expert.id}: {exc}",
+                    {"expert_id": expert.id, "error": str(exc)},
+                )
+                return
+        total.add(run.usage)
+        responses[expert.id] = response
+        await send(
+            "expert_complete",
+            "assembly",
+            f"{expert.id}: done",
+            {"expert_id": expert.id, "response": response.model_dump()},
+        )
+
+    try:
+        await asyncio.gather(*(one(e) for e in experts))
+    finally:
+        await budget.record(services.database, total)
+    result = MultiExpertQueryResponse(
+        query=request.query,
+        expert_responses=[responses[e.id] for e in experts if e.id in responses],
+        total_processing_time_ms=int((time.perf_counter() - started) * 1000),
+        request_id=request_id,
+        usage=UsageOut(
+            model_calls=total.model_calls,
+            prompt_tokens=total.prompt_tokens,
+            completion_tokens=total.completion_tokens,
+        ),
+        errors=errors,
+    )
+    log.info(
+        "query",
+        experts=len(experts),
+        answered=len(responses),
+        model=model.name,
+        model_calls=total.model_calls,
+        prompt_tokens=total.prompt_tokens,
+        completion_tokens=total.completion_tokens,
+        duration_ms=result.total_processing_time_ms,
+    )
+    await send("complete", None, "done", {"response": result.model_dump()})
+    return result

@@ -1,0 +1,75 @@
+"""What the phases hand each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from experts_panel.retrieval.hybrid import Candidate
+
+Relevance = Literal["HIGH", "MEDIUM", "LOW"]
+Role = Literal["HIGH", "MEDIUM", "CONTEXT"]
+
+PHASES = (
+    "map",
+    "medium_scoring",
+    "resolve",
+    "reduce",
+    "language_validation",
+    "comment_groups",
+    "comment_synthesis",
+    "assembly",
+)
+
+
+@dataclass(frozen=True)
+class Post:
+    """A post as the pipeline sees it, with how retrieval found it (when it did)."""
+
+    expert_id: str
+    post_id: int
+    telegram_message_id: int
+    date: str
+    text: str
+    candidate: Candidate | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    telegram_message_id: int
+    relevance: Relevance
+    reason: str
+
+
+@dataclass(frozen=True)
+class RankedPost:
+    post: Post
+    role: Role
+
+
+@dataclass
+class Answer:
+    text: str
+    main_sources: list[int]
+    confidence: Relevance
+    language: str
+
+
+@dataclass(frozen=True)
+class CommentItem:
+    telegram_message_id: int
+    post_telegram_message_id: int
+    author_name: str | None
+    text: str
+    date: str
+    is_channel_author: bool
+
+
+@dataclass
+class CommentGroup:
+    """Comments under one post: the author's, the community's, or a drifted discussion."""
+
+    post_telegram_message_id: int
+    kind: Literal["author", "community", "drift"]
+    comments: list[CommentItem]
+    topics: list[dict[str, object]] = field(default_factory=list)

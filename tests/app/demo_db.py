@@ -1,0 +1,28 @@
+"""The bundled demo experts, imported and indexed once per test session, copied per test."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from pathlib import Path
+
+from experts_panel.demo import build_demo
+from experts_panel.settings import load_settings
+
+
+def build(folder: Path) -> Path:
+    path = folder / "demo.db"
+    settings = load_settings({"DATABASE_URL": f"sqlite+aiosqlite:///{path}"})
+    asyncio.run(build_demo(settings))
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return path
+
+
+def copy(source: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "demo.db"
+    shutil.copyfile(source, target)
+    return target

@@ -1,0 +1,450 @@
+"""A fake OpenAI-compatible chat-completions server: real HTTP on loopback, scripted behaviour.
+
+It speaks the wire format clients meet in production (`chat.completion` objects, event streams of
+`chat.completion.chunk` objects ending in `data: [DONE]`, OpenAI-style error bodies, OpenRouter's
+`: OPENROUTER PROCESSING` comments and mid-stream errors), so a client is tested through its real
+HTTP stack and not through patched functions.
+
+Each request takes the next behaviour from the script; with the script empty, the responder (the
+request's JSON in, the answer's text out) answers. Every request is recorded.
+
+    fake_openai.script(HttpError(429, retry_after="1"), "the answer")
+    fake_openai.responder = lambda body: "yes" if "cats" in str(body["messages"]) else "no"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+PROCESSING_COMMENT = b": OPENROUTER PROCESSING\n\n"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Answer `text`, as one object or as a stream, whichever the request asked for."""
+
+    text: str
+    # None: one token per word, of the request's messages and of the answer.
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str = "stop"
+    # `: OPENROUTER PROCESSING` lines sent before the first chunk of a stream.
+    comments: int = 0
+    model: str | None = None  # None: the model the request named
+
+
+@dataclass(frozen=True)
+class HttpError:
+    """Answer with an HTTP error status and an OpenAI-style error body."""
+
+    status: int
+    message: str = "The fake says no"
+    retry_after: str | None = None  # the Retry-After header: seconds, or an HTTP date
+
+
+@dataclass(frozen=True)
+class Delay:
+    """Wait, then answer with `then` (None: the responder's answer)."""
+
+    seconds: float
+    then: Behaviour | None = None
+
+
+@dataclass(frozen=True)
+class MidStreamError:
+    """Start answering, then fail the way OpenRouter does once the status line is sent.
+
+    In a stream: some content, then a chunk with an `error` object and `finish_reason: "error"`,
+    and the stream ends without `[DONE]`. Not streaming: status 200 with an error body.
+    """
+
+    message: str = "Provider disconnected unexpectedly"
+    partial_text: str = "The answer is"
+
+
+Behaviour = Reply | HttpError | Delay | MidStreamError
+Responder = Callable[[dict[str, Any]], str | Behaviour]
+
+
+def fenced_json(payload: Any, prose: str = "Here is the JSON:") -> Reply:
+    """JSON the way chatty models send it in spite of json_mode: in a ```json fence, with prose."""
+    return Reply(f"{prose}\n```json\n{json.dumps(payload)}\n```\n")
+
+
+def answer_ok(_body: dict[str, Any]) -> str:
+    return "OK"
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]  # names in lower case
+    body: dict[str, Any]
+    arrived_at: float  # time.monotonic()
+
+    @property
+    def model(self) -> str:
+        return str(self.body["model"])
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        return list(self.body["messages"])
+
+    @property
+    def stream(self) -> bool:
+        return bool(self.body.get("stream", False))
+
+
+class FakeOpenAI:
+    """The server; `base_url` ends in /v1, as a client's configuration would.
+
+    `responder`, `latency_s` and `required_api_key` may be changed while it runs.
+    """
+
+    def __init__(
+        self,
+        responder: Responder = answer_ok,
+        latency_s: float = 0.0,
+        required_api_key: str | None = None,
+    ) -> None:
+        self.responder = responder
+        self.latency_s = latency_s  # added to every request before its behaviour
+        self.required_api_key = required_api_key  # when set, other keys get OpenAI's 401
+        self.requests: list[RecordedRequest] = []
+        self.base_url = ""
+        self._script: deque[Behaviour] = deque()
+        # The test's thread scripts and reads; the server's thread consumes and counts.
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._max_in_flight = 0
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._failure: BaseException | None = None
+
+    def script(self, *behaviours: Behaviour | str) -> None:
+        """Queue behaviours, one per request in arrival order; a string is a `Reply`."""
+        with self._lock:
+            self._script.extend(Reply(b) if isinstance(b, str) else b for b in behaviours)
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests the server was handling at one time (streams until their end)."""
+        with self._lock:
+            return self._max_in_flight
+
+    @property
+    def pending_script(self) -> int:
+        with self._lock:
+            return len(self._script)
+
+    def start(self) -> None:
+        # Bound and listening before the thread starts: connections made before hypercorn
+        # accepts wait in the backlog instead of being refused.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        port = sock.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        config = Config()
+        config.bind = [f"fd://{sock.detach()}"]  # hypercorn takes it over and closes it
+        config.graceful_timeout = 2.0
+        config.accesslog = None
+        config.errorlog = logging.getLogger("tests.fake_openai")
+        started = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(config, started), name="fake-openai", daemon=True
+        )
+        self._thread.start()
+        if not started.wait(timeout=10):
+            raise RuntimeError("the fake OpenAI server's loop did not start")
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        self._thread.join(timeout=15)
+        if self._thread.is_alive():
+            raise RuntimeError("the fake OpenAI server did not stop within 15 s")
+        self._thread = None
+        if self._failure is not None:
+            raise RuntimeError("the fake OpenAI server failed") from self._failure
+
+    def __enter__(self) -> FakeOpenAI:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _run(self, config: Config, started: threading.Event) -> None:
+        try:
+            asyncio.run(self._serve(config, started))
+        except BaseException as exc:
+            self._failure = exc
+            started.set()
+
+    async def _serve(self, config: Config, started: threading.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        # One event both stops the server and wakes delayed answers, so stopping never waits
+        # for a delay whose client has long given up.
+        self._stopping = asyncio.Event()
+        started.set()
+        app = Starlette(routes=[Route("/v1/chat/completions", self._chat, methods=["POST"])])
+        counted = _InFlight(app, self._enter, self._leave)
+        await serve(counted, config, shutdown_trigger=self._stopping.wait)  # type: ignore[arg-type]
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    async def _chat(self, request: Request) -> Response:
+        arrived_at = time.monotonic()
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error_response(HttpError(400, "We could not parse the JSON body"))
+        self.requests.append(
+            RecordedRequest(
+                path=request.url.path,
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=body,
+                arrived_at=arrived_at,
+            )
+        )
+        key = self.required_api_key
+        if key is not None and request.headers.get("authorization") != f"Bearer {key}":
+            return _error_response(HttpError(401, "Incorrect API key provided"))
+        if not isinstance(body, dict) or "model" not in body or "messages" not in body:
+            return _error_response(HttpError(400, "'model' and 'messages' are required"))
+        if self.latency_s:
+            await self._pause(self.latency_s)
+        return await self._play(self._next(body), body)
+
+    def _next(self, body: dict[str, Any]) -> Behaviour:
+        with self._lock:
+            if self._script:
+                return self._script.popleft()
+        answer = self.responder(body)
+        return Reply(answer) if isinstance(answer, str) else answer
+
+    async def _play(self, behaviour: Behaviour, body: dict[str, Any]) -> Response:
+        if isinstance(behaviour, Delay):
+            await self._pause(behaviour.seconds)
+            then = behaviour.then
+            if then is None:
+                answer = self.responder(body)
+                then = Reply(answer) if isinstance(answer, str) else answer
+            return await self._play(then, body)
+        if isinstance(behaviour, HttpError):
+            return _error_response(behaviour)
+        stream = bool(body.get("stream", False))
+        if isinstance(behaviour, MidStreamError):
+            if stream:
+                return _event_stream(_failing_stream(behaviour, body))
+            return JSONResponse(_mid_stream_error(behaviour, body))
+        if stream:
+            return _event_stream(_answer_stream(behaviour, body))
+        return JSONResponse(_completion(behaviour, body))
+
+    async def _pause(self, seconds: float) -> None:
+        assert self._stopping is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+class _InFlight:
+    """Counts a request until its response has been sent in full, streams included."""
+
+    def __init__(self, app: ASGIApp, enter: Callable[[], None], leave: Callable[[], None]) -> None:
+        self._app = app
+        self._enter = enter
+        self._leave = leave
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        self._enter()
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            self._leave()
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _usage(reply: Reply, body: dict[str, Any]) -> dict[str, int]:
+    prompt = reply.prompt_tokens
+    if prompt is None:
+        prompt = sum(_words(str(m.get("content", ""))) for m in body["messages"])
+    completion = reply.completion_tokens
+    if completion is None:
+        completion = _words(reply.text)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _envelope(kind: str, model: str) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": kind,
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": "fp_fake",
+    }
+
+
+def _completion(reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_envelope("chat.completion", reply.model or body["model"]),
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": reply.text, "refusal": None},
+                "logprobs": None,
+                "finish_reason": reply.finish_reason,
+            }
+        ],
+        "usage": _usage(reply, body),
+    }
+
+
+def _frame(payload: dict[str, Any] | str) -> bytes:
+    data = payload if isinstance(payload, str) else json.dumps(payload)
+    return f"data: {data}\n\n".encode()
+
+
+def _pieces(text: str) -> list[str]:
+    # Word by word, as models stream, so a client must join chunks to get the answer back.
+    return re.findall(r"\s*\S+\s*", text) or ([text] if text else [])
+
+
+def _wants_usage(body: dict[str, Any]) -> bool:
+    options = body.get("stream_options") or {}
+    return bool(options.get("include_usage", False))
+
+
+def _chunk(
+    envelope: dict[str, Any],
+    delta: dict[str, Any],
+    finish_reason: str | None,
+    with_usage_field: bool,
+) -> dict[str, Any]:
+    chunk: dict[str, Any] = {
+        **envelope,
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
+    }
+    if with_usage_field:
+        # OpenAI sends "usage": null on every chunk but the last when usage is asked for.
+        chunk["usage"] = None
+    return chunk
+
+
+async def _answer_stream(reply: Reply, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    for _ in range(reply.comments):
+        yield PROCESSING_COMMENT
+        await asyncio.sleep(0.01)
+    envelope = _envelope("chat.completion.chunk", reply.model or body["model"])
+    usage = _wants_usage(body)
+    yield _frame(_chunk(envelope, {"role": "assistant", "content": ""}, None, usage))
+    for piece in _pieces(reply.text):
+        yield _frame(_chunk(envelope, {"content": piece}, None, usage))
+    yield _frame(_chunk(envelope, {}, reply.finish_reason, usage))
+    if usage:
+        yield _frame({**envelope, "choices": [], "usage": _usage(reply, body)})
+    yield _frame("[DONE]")
+
+
+async def _failing_stream(failure: MidStreamError, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    envelope = _envelope("chat.completion.chunk", body["model"])
+    yield _frame(_chunk(envelope, {"role": "assistant", "content": ""}, None, False))
+    for piece in _pieces(failure.partial_text):
+        yield _frame(_chunk(envelope, {"content": piece}, None, False))
+    yield _frame(
+        {
+            **_chunk(envelope, {"content": ""}, "error", False),
+            "provider": "fake",
+            "error": {"code": "server_error", "message": failure.message},
+        }
+    )
+
+
+def _mid_stream_error(failure: MidStreamError, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_envelope("chat.completion", body["model"]),
+        "error": {"code": "server_error", "message": failure.message},
+        "choices": [],
+    }
+
+
+def _event_stream(chunks: AsyncIterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(
+        chunks,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+_ERROR_TYPES = {
+    400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("permission_error", None),
+    404: ("invalid_request_error", "model_not_found"),
+    429: ("rate_limit_error", "rate_limit_exceeded"),
+}
+
+
+def _error_response(error: HttpError) -> JSONResponse:
+    kind, code = _ERROR_TYPES.get(error.status, ("server_error", None))
+    headers = {} if error.retry_after is None else {"Retry-After": error.retry_after}
+    return JSONResponse(
+        {"error": {"message": error.message, "type": kind, "param": None, "code": code}},
+        status_code=error.status,
+        headers=headers,
+    )
+
+
+@pytest.fixture(name="fake_openai")
+def fake_openai_fixture() -> Iterator[FakeOpenAI]:
+    """A running fake for one test; import this into a test module or conftest to use it."""
+    with FakeOpenAI() as server:
+        yield server
