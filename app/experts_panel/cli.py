@@ -29,6 +29,7 @@ from experts_panel.experts import (
     ExpertError,
     check_slug,
     check_username,
+    get_expert,
     list_experts,
     remove_expert,
     rename_expert,
@@ -315,6 +316,76 @@ def index_command(
             f"{report.embedded} embedded with {report.model}",
             highlight=False,
         )
+
+
+@app.command("analyze-drift")
+def analyze_drift_command(
+    expert: Annotated[str, typer.Option("--expert", help="The expert whose comments to read.")],
+    redo: Annotated[
+        bool, typer.Option("--redo", help="Analyse again posts already analysed.")
+    ] = False,
+) -> None:
+    """Find discussions that drifted from their post's topic (fills comment_group_drift)."""
+    settings = settings_or_exit()
+    from experts_panel.drift import Analyse, DriftReport, analyze_expert, embedded_analyser
+    from experts_panel.llm.types import Usage
+
+    async def main() -> tuple[DriftReport, Usage]:
+        database = await open_database(settings)
+        usage = Usage()
+        client = None
+        try:
+            async with database.read() as conn:
+                if await get_expert(conn, expert) is None:
+                    fail(f"no expert {expert!r}")
+            analyse: Analyse
+            if settings.OPENROUTER_API_KEY is not None and settings.openrouter_configured:
+                from experts_panel.llm.openai_client import OpenAICompatibleClient
+                from experts_panel.llm.openrouter import analyze_drift
+
+                client = OpenAICompatibleClient(
+                    str(settings.OPENROUTER_BASE_URL).rstrip("/"),
+                    settings.OPENROUTER_API_KEY.get_secret_value(),
+                    timeout_s=settings.MODEL_TIMEOUT,
+                    max_in_flight=settings.MAX_CONCURRENT_MODEL_CALLS,
+                    max_attempts=settings.MODEL_MAX_ATTEMPTS,
+                )
+                model_client = client
+
+                async def by_model(text: str, comments: list[Any]) -> tuple[bool, list[Any]]:
+                    return await analyze_drift(model_client, settings, text, comments, usage)
+
+                analyse, by = by_model, settings.MODEL_COMMENT_GROUPS
+            else:
+                from experts_panel.retrieval.embedder import UniversalSentenceEncoder
+
+                embedder = UniversalSentenceEncoder()
+                analyse, by = embedded_analyser(embedder), f"embedded:{embedder.name}"
+            with index_progress(expert) as progress:
+                step = (lambda done, total: progress("drift", done, total)) if progress else None
+                report = await analyze_expert(database, expert, analyse, by, redo, step)
+            return report, usage
+        finally:
+            if client is not None:
+                await client.aclose()
+            await database.close()
+
+    from experts_panel.llm.types import ModelError
+
+    try:
+        report, usage = asyncio.run(main())
+    except ModelError as exc:
+        fail(f"the model failed, analysis stopped (what was done is kept): {exc}")
+    out.print(
+        f"{report.expert_id}: {report.analyzed} discussions analysed by {report.analyzed_by}, "
+        f"{report.drifted} drifted"
+        + (
+            f" ({usage.model_calls} model calls, {usage.prompt_tokens} prompt tokens)"
+            if usage.model_calls
+            else ""
+        ),
+        highlight=False,
+    )
 
 
 @contextmanager

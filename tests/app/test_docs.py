@@ -27,7 +27,7 @@ def test_every_command_is_in_the_readme() -> None:
     commands = _names(app)
     commands += [f"experts {name}" for name in _names(experts_app)]
     commands += [f"settings {name}" for name in _names(settings_app)]
-    assert len(commands) == 10
+    assert len(commands) == 11
     for command in commands:
         assert f"`experts-panel {command}" in README, command
 
@@ -43,3 +43,14 @@ def test_every_table_is_in_the_data_model_doc(tmp_path: Path) -> None:
     doc = (ROOT / "docs" / "data-model.md").read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", doc, re.MULTILINE))
     assert documented == tables
+
+
+def test_every_phase_and_event_type_is_in_the_pipeline_doc() -> None:
+    from experts_panel.pipeline.contract import EVENT_TYPES
+    from experts_panel.pipeline.runner import PHASES
+
+    doc = (ROOT / "docs" / "pipeline.md").read_text(encoding="utf-8")
+    phases = re.findall(r"^\| \d \| `([a-z_]+)` \|", doc, re.MULTILINE)
+    assert phases == [name for name, _ in PHASES] + ["assembly"]
+    events = re.findall(r"^\| `([a-z_]+)` \| ", doc, re.MULTILINE)
+    assert set(EVENT_TYPES) <= set(events)
