@@ -224,7 +224,8 @@ def test_analyze_drift_on_the_model_stores_topics(demo_path: Path, fake_openai: 
     assert "analysed by test/groups" in result.stdout
     conn = sqlite3.connect(demo_path)
     rows = conn.execute(
-        "SELECT has_drift, drift_topics, analyzed_by FROM comment_group_drift WHERE expert_id='ai_architect'"
+        "SELECT has_drift, drift_topics, analyzed_by FROM comment_group_drift "
+        "WHERE expert_id='ai_architect'"
     ).fetchall()
     assert rows and all(r[0] == 1 and r[2] == "test/groups" for r in rows)
     assert json.loads(rows[0][1])[0]["topic"] == "ноутбуки"
