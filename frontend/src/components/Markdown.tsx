@@ -1,0 +1,67 @@
+// Safe Markdown: react-markdown without rehype-raw, so HTML in the text stays text, and
+// link targets pass react-markdown's URL filter (no `javascript:`). `[post:ID]` citations
+// become buttons that open the post.
+
+import { createContext, memo, useContext, type ReactNode } from 'react';
+import ReactMarkdown, { type Components } from 'react-markdown';
+import { CITATION_PROPERTY, remarkCitations } from '../lib/citations';
+import { CitationButton } from './CitationButton';
+import styles from './Markdown.module.css';
+
+interface Props {
+  children: string;
+  /** The expert whose posts the citations name. */
+  expertId: string;
+  className?: string;
+}
+
+const REMARK_PLUGINS = [remarkCitations];
+
+// The components are module constants, so a re-render (another expert's progress arriving)
+// never replaces the elements: a focused citation keeps its focus. The expert comes from
+// context.
+const ExpertOfText = createContext('');
+
+function Link({ node, href, children }: { node?: { properties?: Record<string, unknown> }; href?: string; children?: ReactNode }) {
+  const expertId = useContext(ExpertOfText);
+  const cited = node?.properties?.[CITATION_PROPERTY];
+  if (cited !== undefined) return <CitationButton expertId={expertId} postId={Number(cited)} />;
+  return (
+    <a href={href} target="_blank" rel="noopener noreferrer nofollow">
+      {children}
+    </a>
+  );
+}
+
+/** Remote images would load from anywhere: they are shown as links instead. */
+function Image({ src, alt }: { src?: string | Blob; alt?: string }) {
+  if (!src || typeof src !== 'string') return <>{alt}</>;
+  return (
+    <a href={src} target="_blank" rel="noopener noreferrer nofollow">
+      {alt || src}
+    </a>
+  );
+}
+
+// Answers sit under the card's own heading (h3): their headings start one level below it.
+function H4({ children }: { children?: ReactNode }) {
+  return <h4 className={styles.heading}>{children}</h4>;
+}
+
+function H5({ children }: { children?: ReactNode }) {
+  return <h5 className={styles.heading}>{children}</h5>;
+}
+
+const COMPONENTS: Components = { a: Link, img: Image, h1: H4, h2: H4, h3: H5, h4: H5, h5: H5, h6: H5 };
+
+export const Markdown = memo(function Markdown({ children, expertId, className }: Props) {
+  return (
+    <div className={[styles.markdown, className].filter(Boolean).join(' ')}>
+      <ExpertOfText.Provider value={expertId}>
+        <ReactMarkdown remarkPlugins={REMARK_PLUGINS} components={COMPONENTS}>
+          {children}
+        </ReactMarkdown>
+      </ExpertOfText.Provider>
+    </div>
+  );
+});

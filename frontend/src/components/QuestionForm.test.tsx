@@ -1,0 +1,103 @@
+import { screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+import { experts } from '../test/fixtures';
+import { renderPage } from '../test/render';
+import { QuestionForm } from './QuestionForm';
+
+function setup(props: Partial<Parameters<typeof QuestionForm>[0]> = {}) {
+  const onAsk = vi.fn();
+  const utils = renderPage(
+    <QuestionForm
+      experts={{ state: 'ready', experts }}
+      onReloadExperts={() => undefined}
+      running={false}
+      fieldErrors={[]}
+      onAsk={onAsk}
+      onCancel={() => undefined}
+      {...props}
+    />,
+  );
+  return { onAsk, ...utils };
+}
+
+describe('QuestionForm', () => {
+  it('counts the characters as you type and says when the question is too short', async () => {
+    setup();
+    const box = screen.getByRole('textbox', { name: 'Your question' });
+    const counter = document.querySelector('[data-counter]')!;
+    expect(counter).toHaveTextContent('0 / 1000');
+    await userEvent.type(box, 'ab');
+    expect(counter).toHaveTextContent('at least 3 characters');
+    expect(counter).toHaveTextContent('2 / 1000');
+    await userEvent.type(box, 'c 🙂');
+    expect(counter).toHaveTextContent('5 / 1000'); // an emoji is one character, as the server counts
+    expect(counter).not.toHaveTextContent('at least');
+    expect(box).toHaveAttribute('maxlength', '1000');
+  });
+
+  it('asks all experts by default, and only the chosen ones otherwise', async () => {
+    const { onAsk } = setup();
+    const boxes = screen.getAllByRole('checkbox', { name: /posts/ });
+    expect(boxes).toHaveLength(2);
+    boxes.forEach((box) => expect(box).toBeChecked());
+    await userEvent.type(screen.getByRole('textbox'), 'How to back up?');
+    await userEvent.click(screen.getByRole('button', { name: 'Ask' }));
+    expect(onAsk).toHaveBeenLastCalledWith({
+      query: 'How to back up?',
+      expert_filter: null,
+      include_comments: true,
+      include_comment_groups: false,
+    });
+    await userEvent.click(screen.getByRole('checkbox', { name: /Архитектор ИИ/ }));
+    await userEvent.click(screen.getByRole('checkbox', { name: /comment groups/ }));
+    await userEvent.click(screen.getByRole('button', { name: 'Ask' }));
+    expect(onAsk).toHaveBeenLastCalledWith(expect.objectContaining({ expert_filter: ['selfhost_ops'], include_comment_groups: true }));
+  });
+
+  it('sends a too-short question anyway: the server decides', async () => {
+    const { onAsk } = setup();
+    await userEvent.type(screen.getByRole('textbox'), 'ab{Control>}{Enter}{/Control}');
+    expect(onAsk).toHaveBeenCalledWith(expect.objectContaining({ query: 'ab' }));
+  });
+
+  it('shows the server’s 422 reasons beside the field they are about', () => {
+    setup({
+      fieldErrors: [
+        { field: 'query', message: 'String should have at least 3 characters' },
+        { field: 'expert_filter', message: 'name at least one expert, or leave expert_filter out' },
+      ],
+    });
+    const box = screen.getByRole('textbox', { name: 'Your question' });
+    expect(box).toHaveAttribute('aria-invalid', 'true');
+    expect(box).toHaveAccessibleDescription(/The server refused it: String should have at least 3 characters/);
+    const experts = screen.getByRole('group', { name: 'Experts' });
+    expect(experts).toHaveAccessibleDescription(/name at least one expert/);
+  });
+
+  it('offers Cancel only while a query runs', () => {
+    const onCancel = vi.fn();
+    const { rerender } = setup({ onCancel });
+    expect(screen.getByRole('button', { name: 'Cancel' })).toBeDisabled();
+    rerender(
+      <QuestionForm
+        experts={{ state: 'ready', experts }}
+        onReloadExperts={() => undefined}
+        running
+        fieldErrors={[]}
+        onAsk={() => undefined}
+        onCancel={onCancel}
+      />,
+    );
+    expect(screen.getByRole('button', { name: 'Cancel' })).toBeEnabled();
+    expect(screen.getByRole('button', { name: 'Ask' })).toBeDisabled();
+  });
+
+  it('says when the experts could not be loaded, with a way to try again', async () => {
+    const onReloadExperts = vi.fn();
+    setup({ experts: { state: 'error', message: 'The server cannot be reached.' }, onReloadExperts });
+    expect(screen.getByRole('alert')).toHaveTextContent('The server cannot be reached.');
+    await userEvent.click(screen.getByRole('button', { name: 'Retry' }));
+    expect(onReloadExperts).toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,82 @@
+// `[post:ID]` citations: the answers cite the expert's posts by their Telegram message id.
+// The same pattern as the service's (app/experts_panel/pipeline/citations.py).
+
+const CITATION = /\[post:\s*(\d+)\s*\]/g;
+
+export type Segment = { type: 'text'; value: string } | { type: 'citation'; id: number };
+
+/** Split text into plain runs and citations, in order; empty runs are left out. */
+export function splitCitations(text: string): Segment[] {
+  const out: Segment[] = [];
+  let last = 0;
+  for (const match of text.matchAll(CITATION)) {
+    const at = match.index ?? 0;
+    const id = Number(match[1]);
+    if (!Number.isSafeInteger(id) || id < 1) continue;
+    if (at > last) out.push({ type: 'text', value: text.slice(last, at) });
+    out.push({ type: 'citation', id });
+    last = at + match[0].length;
+  }
+  if (last < text.length) out.push({ type: 'text', value: text.slice(last) });
+  return out;
+}
+
+/** The ids cited, first appearance first, each once. */
+export function citedIds(text: string): number[] {
+  const seen = new Set<number>();
+  for (const segment of splitCitations(text)) {
+    if (segment.type === 'citation') seen.add(segment.id);
+  }
+  return [...seen];
+}
+
+/** The attribute a citation link carries once rendered (see `Markdown`). */
+export const CITATION_PROPERTY = 'dataPostId';
+
+// The few mdast shapes this plugin touches (a subset of @types/mdast).
+interface MdNode {
+  type: string;
+  value?: string;
+  url?: string;
+  children?: MdNode[];
+  data?: { hProperties?: Record<string, unknown> };
+}
+
+const SKIP = new Set(['link', 'linkReference', 'code', 'inlineCode', 'html', 'definition']);
+
+function citationNode(id: number): MdNode {
+  return {
+    type: 'link',
+    url: `#post-${id}`,
+    children: [{ type: 'text', value: String(id) }],
+    data: { hProperties: { [CITATION_PROPERTY]: String(id) } },
+  };
+}
+
+function transform(node: MdNode): void {
+  if (!node.children || SKIP.has(node.type)) return;
+  const next: MdNode[] = [];
+  for (const child of node.children) {
+    if (child.type === 'text' && child.value && child.value.includes('[post:')) {
+      for (const segment of splitCitations(child.value)) {
+        next.push(
+          segment.type === 'text'
+            ? { type: 'text', value: segment.value }
+            : citationNode(segment.id),
+        );
+      }
+    } else {
+      transform(child);
+      next.push(child);
+    }
+  }
+  node.children = next;
+}
+
+/**
+ * A remark plugin: every `[post:ID]` in the text (not in code, not inside a link) becomes a
+ * link node marked with `data-post-id`, which the `Markdown` component renders as a button.
+ */
+export function remarkCitations() {
+  return (tree: MdNode): void => transform(tree);
+}
