@@ -49,6 +49,11 @@ MIN_COMMENT_SIMILARITY = 0.25
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
 
 
+def joined(parts: list[str]) -> str:
+    """Quoted sentences in a row; a heading line without a full stop gets one."""
+    return " ".join(p if p[-1] in '.!?…:;»")' else f"{p}." for p in parts)
+
+
 def sentences(body: str) -> list[str]:
     parts = (" ".join(p.split()) for p in _SENTENCE_END.split(body))
     return [p for p in parts if 15 <= len(p) <= 400]
@@ -155,7 +160,7 @@ class EmbeddedModel:
         lines = [text(language, "embedded_intro"), ""]
         for post, picked in pieces:
             lines.append(
-                f"**{post.date[:10]}** — {' '.join(picked)} [post:{post.telegram_message_id}]"
+                f"**{post.date[:10]}** — {joined(picked)} [post:{post.telegram_message_id}]"
             )
             lines.append("")
         high_count = sum(1 for r in posts if r.role == "HIGH")
