@@ -103,6 +103,12 @@ async def create_expert(
     return created
 
 
+async def all_experts(conn: AsyncConnection) -> list[Expert]:
+    """Every expert, without the counts: what a query needs, cheap at any archive size."""
+    rows = (await conn.execute(select(experts).order_by(experts.c.id))).all()
+    return [_expert(row) for row in rows]
+
+
 async def list_experts(conn: AsyncConnection) -> list[ExpertStats]:
     post_stats = (
         select(

@@ -92,6 +92,11 @@ class Settings(BaseModel):
         description="Posts per expert that retrieval hands to the map phase (1-2000): the "
         "model sees these, not every post.",
     )
+    MAX_CONCURRENT_QUERIES: Annotated[int, Field(ge=1, le=256)] = Field(
+        default=4,
+        description="Queries worked on at the same time (1-256); others wait their turn, "
+        "with their event stream already open.",
+    )
     MAX_CONCURRENT_EXPERTS: Annotated[int, Field(ge=1, le=64)] = Field(
         default=3, description="Experts a query works on at the same time (1-64)."
     )

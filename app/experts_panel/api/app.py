@@ -94,6 +94,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             embedder=embedder,
             cache=VectorCache(),
             client=client,
+            query_slots=asyncio.Semaphore(settings.MAX_CONCURRENT_QUERIES),
         )
         # The model's first use takes a second or two; take it now, not on a reader's time.
         warm_up = asyncio.create_task(asyncio.to_thread(embedder.encode, ["warm up"]))

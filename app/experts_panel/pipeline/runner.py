@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from experts_panel import budget
 from experts_panel.db.database import Database
-from experts_panel.experts import Expert, get_expert, list_experts
+from experts_panel.experts import Expert, all_experts, get_expert
 from experts_panel.language import detect_language
 from experts_panel.llm.embedded import EmbeddedModel
 from experts_panel.llm.model import Model
@@ -90,6 +90,9 @@ class Services:
     embedder: Embedder
     cache: VectorCache
     client: OpenAICompatibleClient | None
+    # Queries doing work at once. The work is largely CPU in one event loop; bounding it
+    # keeps the loop free to greet new readers at once, who then wait their turn.
+    query_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
 
 
 async def choose_model(services: Services, language: str) -> tuple[Model, list[str]]:
@@ -109,7 +112,7 @@ async def choose_model(services: Services, language: str) -> tuple[Model, list[s
 async def resolve_experts(database: Database, wanted: list[str] | None) -> list[Expert]:
     async with database.read() as conn:
         if wanted is None:
-            return [s.expert for s in await list_experts(conn)]
+            return await all_experts(conn)
         found = {i: await get_expert(conn, i) for i in wanted}
     missing = [i for i, e in found.items() if e is None]
     if missing:
@@ -149,7 +152,6 @@ async def run_query(
             "language": language,
         },
     )
-    question_vector = await asyncio.to_thread(services.embedder.encode, [request.query])
     slots = asyncio.Semaphore(services.settings.MAX_CONCURRENT_EXPERTS)
     responses: dict[str, ExpertResponse] = {}
     errors: list[dict[str, str]] = []
@@ -206,10 +208,14 @@ async def run_query(
             {"expert_id": expert.id, "response": response.model_dump()},
         )
 
-    try:
-        await asyncio.gather(*(one(e) for e in experts))
-    finally:
-        await budget.record(services.database, total)
+    if services.query_slots.locked():
+        await send("progress", None, "waiting for a free slot", {"queued": True})
+    async with services.query_slots:
+        question_vector = await asyncio.to_thread(services.embedder.encode, [request.query])
+        try:
+            await asyncio.gather(*(one(e) for e in experts))
+        finally:
+            await budget.record(services.database, total)
     result = MultiExpertQueryResponse(
         query=request.query,
         expert_responses=[responses[e.id] for e in experts if e.id in responses],
