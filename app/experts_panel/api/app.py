@@ -15,6 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from experts_panel.api.routes import experts, health, posts, query
 from experts_panel.db.database import Database
+from experts_panel.experts import all_experts
+from experts_panel.language import detect_language
 from experts_panel.llm.openai_client import OpenAICompatibleClient
 from experts_panel.logs import get_logger
 from experts_panel.pipeline.runner import Services
@@ -64,6 +66,17 @@ class AccessLog:
             )
 
 
+async def _warm_up(services: Services) -> None:
+    try:
+        await asyncio.to_thread(services.embedder.encode, ["warm up"])
+        await asyncio.to_thread(detect_language, "разогрев перед первым вопросом")
+        async with services.database.read() as conn:
+            for expert in await all_experts(conn):
+                await services.cache.vectors(conn, expert.id, services.embedder.name)
+    except Exception as exc:  # a failed warm-up only costs the first reader some time
+        log.warning("warm-up failed", error=str(exc))
+
+
 def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     """Build the app. Without `database`, it opens (and migrates) one at start-up."""
 
@@ -96,8 +109,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             client=client,
             query_slots=asyncio.Semaphore(settings.MAX_CONCURRENT_QUERIES),
         )
-        # The model's first use takes a second or two; take it now, not on a reader's time.
-        warm_up = asyncio.create_task(asyncio.to_thread(embedder.encode, ["warm up"]))
+        # First uses are slow (loading the embedding and language models, reading each
+        # expert's vectors): pay for them now, not on the first readers' time.
+        warm_up = asyncio.create_task(_warm_up(app.state.services))
         try:
             yield
         finally:
