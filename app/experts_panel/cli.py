@@ -339,17 +339,12 @@ def analyze_drift_command(
                 if await get_expert(conn, expert) is None:
                     fail(f"no expert {expert!r}")
             analyse: Analyse
-            if settings.OPENROUTER_API_KEY is not None and settings.openrouter_configured:
-                from experts_panel.llm.openai_client import OpenAICompatibleClient
+            from experts_panel.llm.openai_client import client_from_settings
+
+            client = client_from_settings(settings)
+            if client is not None:
                 from experts_panel.llm.openrouter import analyze_drift
 
-                client = OpenAICompatibleClient(
-                    str(settings.OPENROUTER_BASE_URL).rstrip("/"),
-                    settings.OPENROUTER_API_KEY.get_secret_value(),
-                    timeout_s=settings.MODEL_TIMEOUT,
-                    max_in_flight=settings.MAX_CONCURRENT_MODEL_CALLS,
-                    max_attempts=settings.MODEL_MAX_ATTEMPTS,
-                )
                 model_client = client
 
                 async def by_model(text: str, comments: list[Any]) -> tuple[bool, list[Any]]:

@@ -17,7 +17,7 @@ from experts_panel.api.routes import experts, health, posts, query
 from experts_panel.db.database import Database
 from experts_panel.experts import all_experts
 from experts_panel.language import detect_language
-from experts_panel.llm.openai_client import OpenAICompatibleClient
+from experts_panel.llm.openai_client import client_from_settings
 from experts_panel.logs import get_logger
 from experts_panel.pipeline.runner import Services
 from experts_panel.retrieval.dense import VectorCache
@@ -90,16 +90,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             app.state.database = opened
         else:
             app.state.database = database
-        client = None
-        if settings.OPENROUTER_API_KEY is not None and settings.openrouter_configured:
-            client = OpenAICompatibleClient(
-                str(settings.OPENROUTER_BASE_URL).rstrip("/"),
-                settings.OPENROUTER_API_KEY.get_secret_value(),
-                timeout_s=settings.MODEL_TIMEOUT,
-                max_in_flight=settings.MAX_CONCURRENT_MODEL_CALLS,
-                max_attempts=settings.MODEL_MAX_ATTEMPTS,
-                app_title="Experts Panel",
-            )
+        client = client_from_settings(settings)
         embedder = UniversalSentenceEncoder()
         app.state.services = Services(
             settings=settings,

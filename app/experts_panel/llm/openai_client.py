@@ -28,6 +28,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from experts_panel.llm.types import ChatMessage, ChatResult, ModelError, Usage
 from experts_panel.logs import get_logger
+from experts_panel.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -475,4 +476,19 @@ def _log_failure(model: str, attempts: int, started: float, error: str) -> None:
         attempts=attempts,
         error=error,
         duration_s=round(time.monotonic() - started, 3),
+    )
+
+
+def client_from_settings(settings: Settings) -> OpenAICompatibleClient | None:
+    """The model API client the settings describe, or None when no key is set."""
+    key = settings.OPENROUTER_API_KEY
+    if key is None or not settings.openrouter_configured:
+        return None
+    return OpenAICompatibleClient(
+        str(settings.OPENROUTER_BASE_URL).rstrip("/"),
+        key.get_secret_value(),
+        timeout_s=settings.MODEL_TIMEOUT,
+        max_in_flight=settings.MAX_CONCURRENT_MODEL_CALLS,
+        max_attempts=settings.MODEL_MAX_ATTEMPTS,
+        app_title="Experts Panel",
     )
