@@ -1682,7 +1682,7 @@ def main() -> None:
         f"measurements {run_s:.0f} s"
     )
     print(
-        "Re-run: /work/venv/bin/python bench/query.py  (the corpus stays cached in "
+        "Re-run: .venv/bin/python bench/query.py  (the corpus stays cached in "
         f"{cache}; --rebuild builds it again, --help lists the options)"
     )
 
