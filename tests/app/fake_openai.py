@@ -448,3 +448,53 @@ def fake_openai_fixture() -> Iterator[FakeOpenAI]:
     """A running fake for one test; import this into a test module or conftest to use it."""
     with FakeOpenAI() as server:
         yield server
+
+
+PHASE_MODELS = {
+    # A model id per phase, so `phase_answer` can tell the phases apart.
+    "MODEL_MAP": "test/map",
+    "MODEL_MEDIUM_SCORING": "test/medium",
+    "MODEL_REDUCE": "test/reduce",
+    "MODEL_TRANSLATION": "test/translate",
+    "MODEL_COMMENT_GROUPS": "test/groups",
+    "MODEL_COMMENT_SYNTHESIS": "test/synthesis",
+}
+
+
+def shown_ids(body: dict[str, Any]) -> list[int]:
+    prompt = body["messages"][-1]["content"]
+    return [int(i) for i in dict.fromkeys(re.findall(r"\[post:(\d+)\]", prompt))]
+
+
+def phase_answer(body: dict[str, Any]) -> str:
+    """A plausible JSON answer for each phase of the pipeline, told apart by `PHASE_MODELS`.
+
+    The first two posts shown are HIGH, the next MEDIUM; reduce also cites a post that was
+    never shown ([post:999999]), which the pipeline must remove.
+    """
+    ids = shown_ids(body)
+    model = body["model"]
+    if model == "test/map":
+        labels = ["HIGH", "HIGH", "MEDIUM"]
+        verdicts = [
+            {"id": i, "relevance": labels[n] if n < 3 else "LOW", "reason": "по теме"}
+            for n, i in enumerate(ids)
+        ]
+        return json.dumps({"posts": verdicts})
+    if model == "test/medium":
+        return json.dumps({"scores": [{"id": i, "score": 0.9} for i in ids]})
+    if model == "test/reduce":
+        cited = " ".join(f"[post:{i}]" for i in ids[:4])
+        answer = f"Я делаю бэкапы командой .backup {cited}, как писал [post:999999]."
+        return json.dumps(
+            {"answer": answer, "main_sources": ids[:1], "confidence": "HIGH", "language": "ru"}
+        )
+    if model == "test/translate":
+        return json.dumps({"text": "translated"})
+    if model == "test/groups" and "has_drift" not in body["messages"][0]["content"]:
+        return json.dumps({"post_ids": []})
+    if model == "test/synthesis":
+        return json.dumps({"synthesis": f"**Что добавляет сообщество**\n\n- совет [post:{ids[0]}]"})
+    return json.dumps(
+        {"has_drift": True, "topics": [{"topic": "ноутбуки", "keywords": ["ноутбук"]}]}
+    )
