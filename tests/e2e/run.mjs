@@ -233,9 +233,11 @@ function recordProgress() {
     for (const row of document.querySelectorAll('[data-expert-row]')) {
       const id = row.getAttribute('data-expert-row');
       const seen = (window.__progress[id] ??= { phases: [], statuses: [] });
-      const phase = row.getAttribute('data-phase');
+      // React may batch two phase events into one render, so the row's own list of the
+      // phases it went through is read rather than only the phase it shows at each moment.
+      const phases = (row.getAttribute('data-phases') ?? '').split(' ').filter(Boolean);
       const status = row.getAttribute('data-status');
-      if (phase && !seen.phases.includes(phase)) seen.phases.push(phase);
+      for (const phase of phases) if (!seen.phases.includes(phase)) seen.phases.push(phase);
       if (status && !seen.statuses.includes(status)) seen.statuses.push(status);
     }
   };
@@ -243,7 +245,7 @@ function recordProgress() {
     subtree: true,
     childList: true,
     attributes: true,
-    attributeFilter: ['data-phase', 'data-status'],
+    attributeFilter: ['data-phases', 'data-status'],
   });
 }
 

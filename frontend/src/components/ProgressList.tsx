@@ -68,6 +68,7 @@ export function ProgressList({ experts }: Props) {
             data-expert-row={run.id}
             data-status={run.status}
             data-phase={run.phase ?? ''}
+            data-phases={run.phases.join(' ')}
           >
             <div className={styles.top}>
               <span className={styles.name}>{run.name}</span>
