@@ -151,6 +151,28 @@ def _serve(settings: Settings) -> None:
         fail(str(exc))
 
 
+@app.command("healthcheck")
+def healthcheck_command(
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 5.0,
+) -> None:
+    """Ask the running service's /health; exit 0 when it answers 200 (the container's health command)."""
+    import httpx
+
+    settings = settings_or_exit()
+    # The service listens on API_HOST; a wildcard address is reached through loopback.
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(settings.API_HOST, settings.API_HOST)
+    if ":" in host:
+        host = f"[{host}]"
+    url = f"http://{host}:{settings.API_PORT}/health"
+    try:
+        response = httpx.get(url, timeout=timeout)
+    except httpx.HTTPError as exc:
+        fail(f"{url}: no answer ({exc.__class__.__name__}: {exc})")
+    if response.status_code != 200:
+        fail(f"{url}: {response.status_code} {response.text[:200]}")
+    typer.echo(f"{url}: {response.status_code} {response.text[:200]}")
+
+
 @app.command("migrate")
 def migrate_command() -> None:
     """Apply pending schema migrations (after a backup) and say what was done."""

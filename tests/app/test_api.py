@@ -217,3 +217,20 @@ def test_serve_migrates_a_fresh_database(tmp_path: Path, server_factory) -> None
     assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (
         len(load_migrations()),
     )
+
+
+def test_healthcheck_command_follows_the_service_health(server: Server) -> None:
+    """The container's health command: 0 while /health is 200, 1 with the reason otherwise."""
+    port = server.url.rsplit(":", 1)[1]
+    env = cli_env(server.db_path, API_HOST="127.0.0.1", API_PORT=port)
+    healthy = run_cli("healthcheck", env=env)
+    assert healthy.returncode == 0, healthy.stderr
+    assert f"127.0.0.1:{port}/health: 200" in healthy.stdout
+    server.db_path.rename(server.db_path.with_suffix(".moved"))  # /health answers 503
+    unhealthy = run_cli("healthcheck", env=env)
+    assert unhealthy.returncode == 1
+    assert "/health: 503" in unhealthy.stderr
+    server.stop()
+    gone = run_cli("healthcheck", "--timeout", "2", env=env)
+    assert gone.returncode == 1
+    assert "no answer (ConnectError" in gone.stderr
