@@ -155,7 +155,7 @@ def _serve(settings: Settings) -> None:
 def healthcheck_command(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 5.0,
 ) -> None:
-    """Ask the running service's /health; exit 0 when it answers 200 (the container's health command)."""
+    """Exit 0 when the running service's /health answers 200 (the container's health check)."""
     import httpx
 
     settings = settings_or_exit()
