@@ -55,8 +55,9 @@ let
   userUnits = filter (file: hasSuffix ".service" file || hasSuffix ".timer" file) quadletFiles;
   timers = filter (hasSuffix ".timer") userUnits;
 
-  # The host-side scripts the user units run (~/.local/lib/experts-panel/, as on any VPS).
-  scripts = pkgs.runCommand "experts-panel-scripts" { } ''
+  # The host-side scripts the user units run (~/.local/lib/experts-panel/, as on any VPS);
+  # patchShebangs points their bash and python3 at the store.
+  scripts = pkgs.runCommand "experts-panel-scripts" { nativeBuildInputs = [ pkgs.python3 ]; } ''
     mkdir -p $out
     for f in ${../quadlet/bin}/* ${../backup}/*; do
       if [ -f "$f" ] && [ -x "$f" ]; then
@@ -82,6 +83,7 @@ let
       pkgs.gnused
       pkgs.gzip
       pkgs.openssl
+      pkgs.python3
       (lib.getBin pkgs.sqlite)
       pkgs.util-linux
       pkgs.zstd
@@ -390,8 +392,8 @@ in
         message = "services.experts-panel.environment: a value holds a newline, which the env file cannot carry";
       }
       {
-        assertion = cfg.extraNginxHeaders == { } || lib.hasInfix "extra-headers.conf" nginxConf;
-        message = "services.experts-panel.extraNginxHeaders: nginx/nginx.conf does not include extra-headers.conf, so the headers would be ignored";
+        assertion = cfg.extraNginxHeaders == { } || lib.hasInfix "/etc/experts-panel/tls/extra-headers" nginxConf;
+        message = "services.experts-panel.extraNginxHeaders: nginx/nginx.conf does not include /etc/experts-panel/tls/extra-headers*.conf, so the headers would be ignored (docs/nix.md says what to add)";
       }
     ];
 

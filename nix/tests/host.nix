@@ -258,7 +258,8 @@ in
               "podman exec experts-panel-api /bin/experts-panel experts remove selfhost_ops --yes"
           ))
           assert "selfhost_ops" not in expert_ids()
-          server.succeed(as_user("$HOME/.local/lib/experts-panel/experts-panel-restore --latest"))
+          newest = sorted(name for name in backups if name.endswith(".db.zst"))[-1]
+          server.succeed(as_user(f"$HOME/.local/lib/experts-panel/experts-panel-restore {newest}"))
           wait_healthy()
           assert "selfhost_ops" in expert_ids()
 
