@@ -136,10 +136,9 @@ in
 
 
       def wait_healthy():
-          server.wait_until_succeeds(
-              user_systemctl("is-active experts-panel-api.service experts-panel-web.service"),
-              timeout=900,
-          )
+          # is-active with several units succeeds when any one is active: ask for each.
+          for unit in ("experts-panel-api.service", "experts-panel-web.service"):
+              server.wait_until_succeeds(user_systemctl(f"is-active {unit}"), timeout=900)
           for container in ("experts-panel-api", "experts-panel-web"):
               status = server.succeed(
                   as_user(f"podman inspect --format '{{{{.State.Health.Status}}}}' {container}")
