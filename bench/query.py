@@ -952,15 +952,17 @@ class Server:
 
 
 @contextmanager
-def serving(database: Path, folder: Path, label: str, **settings: str) -> Iterator[Server]:
-    """`experts-panel serve` on loopback and a free port, until /health answers."""
+def serving(
+    database: Path, folder: Path, label: str, command: list[str] | None = None, **settings: str
+) -> Iterator[Server]:
+    """`experts-panel serve` (or `command`) on loopback and a free port, until /health answers."""
     port = free_port()
     env = database_env(database, API_HOST="127.0.0.1", API_PORT=str(port), **settings)
     log_path = folder / f"serve-{label}.log"
     started = time.perf_counter()
     with log_path.open("w") as out:
         process = subprocess.Popen(
-            [*cli_path(), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
+            command or [*cli_path(), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     server = Server(f"http://127.0.0.1:{port}", process, log_path, 0.0)
     try:
@@ -1563,10 +1565,16 @@ async def many_streams(
         return list(results), time.perf_counter() - started
 
 
-def bench_streams(server: Server, streams: int) -> None:
+def bench_streams(server: Server, streams: int, floor: Server | None = None) -> None:
     row("server start-up to a healthy /health", f"{server.startup_s:.1f}", "s")
     # A fresh server: load the vector caches first, as a server that has run a while has them.
     ask(server.url, {"query": "warm up the caches", "stream_progress": False}, 120)
+    floor_firsts: list[float] = []
+    if floor is not None:
+        # The peer first, so both runs meet the machine in the same state; its one event
+        # comes at once, so what it measures is the stack and the client, nothing else.
+        floor_results, _ = asyncio.run(many_streams(floor.url, streams, 120))
+        floor_firsts = [r.first_event_s * 1000 for r in floor_results if r.first_event_s]
     results, total_s = asyncio.run(many_streams(server.url, streams, 300))
     firsts = [r.first_event_s * 1000 for r in results if r.first_event_s is not None]
     dones = [r.done_s for r in results if r.completed and r.done_s is not None]
@@ -1580,6 +1588,19 @@ def bench_streams(server: Server, streams: int) -> None:
         "ms",
         f"< {TARGET_FIRST_EVENT_P95_MS:.0f} ms: {verdict(p95 < TARGET_FIRST_EVENT_P95_MS)}",
     )
+    if floor_firsts:
+        floor_p95 = percentile(floor_firsts, 95)
+        row(
+            "  peer: the bare stack, one event at once, p50 / p95",
+            f"{percentile(floor_firsts, 50):.0f} / {floor_p95:.0f}",
+            "ms",
+        )
+        row(
+            "  the service's p95 over the bare stack's",
+            f"{p95 / floor_p95:.1f}",
+            "×",
+            "none (the peer is bench/sse_floor.py)",
+        )
     row(
         "time to completion p50 / p95",
         f"{percentile(dones, 50):.1f} / {percentile(dones, 95):.1f}",
@@ -1624,6 +1645,21 @@ def main() -> None:
         "--scan-queries", type=int, default=2, choices=(1, 2, 3), help="queries in (b)"
     )
     parser.add_argument("--latency", type=float, default=0.2, help="fake model seconds a call")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        type=lambda v: tuple(v.split("=", 1)),
+        metavar="NAME=VALUE",
+        help="a setting for the server under the streams (4), e.g. MAX_CONCURRENT_QUERIES=2",
+    )
+    parser.add_argument(
+        "--only",
+        type=lambda v: {int(x) for x in v.split(",")},
+        default={2, 3, 4},
+        metavar="2,3,4",
+        help="measure only these parts (the corpus figures always print)",
+    )
     parser.add_argument("--generate", nargs=2, metavar=("SPEC", "DIR"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
@@ -1659,23 +1695,33 @@ def main() -> None:
             )
 
         def streams() -> None:
-            with serving(database, folder, "streams") as server:
-                bench_streams(server, args.streams)
+            floor_app = [sys.executable, str(Path(__file__).with_name("sse_floor.py"))]
+            with (
+                serving(database, folder, "streams", **dict(args.setting)) as server,
+                serving(database, folder, "floor", command=floor_app) as floor,
+            ):
+                bench_streams(server, args.streams, floor)
 
-        section(
-            f"2. Embedded model (no key): {args.queries} sequential queries, 3 experts each, "
-            "JSON answers",
-            embedded,
-        )
-        section(
-            "3. OpenRouter model against a fake OpenAI-compatible server on loopback "
-            f"({args.latency * 1000:.0f} ms a call; it judges the planted posts HIGH)",
-            openrouter,
-        )
-        section(
-            f"4. {args.streams} concurrent streaming queries (SSE, embedded model, a fresh server)",
-            streams,
-        )
+        parts = {
+            2: (
+                f"2. Embedded model (no key): {args.queries} sequential queries, "
+                "3 experts each, JSON answers",
+                embedded,
+            ),
+            3: (
+                "3. OpenRouter model against a fake OpenAI-compatible server on loopback "
+                f"({args.latency * 1000:.0f} ms a call; it judges the planted posts HIGH)",
+                openrouter,
+            ),
+            4: (
+                f"4. {args.streams} concurrent streaming queries (SSE, embedded model, "
+                "a fresh server, beside the bare stack as a peer)",
+                streams,
+            ),
+        }
+        for number, (title, measure) in parts.items():
+            if number in args.only:
+                section(title, measure)
     run_s = time.perf_counter() - run_started
     print(
         f"\nWall time: corpus {'reused' if cached else 'built'} in {corpus_s:.0f} s, "

@@ -121,18 +121,8 @@ class EmbeddedModel:
     ) -> dict[int, float]:
         q = await self.question_vector(question)
         stored = await self._post_vectors([*high, *medium])
-        high_vectors = [stored[p.post_id] for p in high if p.post_id in stored]
-        scores: dict[int, float] = {}
-        for post in medium:
-            vector = stored.get(post.post_id)
-            if vector is None:
-                continue
-            relevance = float(vector @ q)
-            overlap = max((float(vector @ h) for h in high_vectors), default=0.0)
-            # Useful beside the HIGH posts: on the question, yet saying something else.
-            score = 0.6 * min(1.0, relevance / HIGH_SIMILARITY) + 0.4 * (1.0 - max(0.0, overlap))
-            scores[post.telegram_message_id] = round(max(0.0, min(1.0, score)), 3)
-        return scores
+        # Numeric work off the event loop, like every other vector computation here.
+        return await asyncio.to_thread(_complement_scores, q, stored, high, medium)
 
     async def reduce(
         self, question: str, language: str, expert_name: str, posts: list[RankedPost], usage: Usage
@@ -238,3 +228,20 @@ class EmbeddedModel:
                 lines.append(f"- {who}: «{quoted}» [post:{comment.post_telegram_message_id}]")
             sections.append("\n".join(lines))
         return "\n\n".join(sections) or None
+
+
+def _complement_scores(
+    q: Vectors, stored: dict[int, Vectors], high: list[Post], medium: list[Post]
+) -> dict[int, float]:
+    high_vectors = [stored[p.post_id] for p in high if p.post_id in stored]
+    scores: dict[int, float] = {}
+    for post in medium:
+        vector = stored.get(post.post_id)
+        if vector is None:
+            continue
+        relevance = float(vector @ q)
+        overlap = max((float(vector @ h) for h in high_vectors), default=0.0)
+        # Useful beside the HIGH posts: on the question, yet saying something else.
+        score = 0.6 * min(1.0, relevance / HIGH_SIMILARITY) + 0.4 * (1.0 - max(0.0, overlap))
+        scores[post.telegram_message_id] = round(max(0.0, min(1.0, score)), 3)
+    return scores

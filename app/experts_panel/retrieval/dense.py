@@ -8,7 +8,7 @@ expert's `search_generation` moves (an index run changed something).
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -24,11 +24,16 @@ class ExpertVectors:
     post_ids: npt.NDArray[np.int64]
     telegram_ids: npt.NDArray[np.int64]
     matrix: Vectors  # (posts, dimensions), rows L2-normalised
+    # Row of each post id, made once per load: every query looks posts up by id.
+    position: dict[int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "position", {int(p): i for i, p in enumerate(self.post_ids)})
 
 
 def rows_for(vectors: ExpertVectors, post_ids: list[int]) -> dict[int, Vectors]:
     """The stored vector of each of the posts that has one."""
-    position = {int(p): i for i, p in enumerate(vectors.post_ids)}
+    position = vectors.position
     return {p: vectors.matrix[position[p]] for p in post_ids if p in position}
 
 

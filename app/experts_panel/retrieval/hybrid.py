@@ -6,6 +6,7 @@ exact names and rare terms. Reciprocal rank fusion needs no score calibration be
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -75,11 +76,11 @@ async def hybrid_search(
     lexical = await lexical_search(conn, expert_id, query, depth)
     dense_hits: list[tuple[int, int, float]] = []
     if embedder is not None:
+        # The model and the matrix product run in a worker thread (numpy lets go of the GIL),
+        # so the event loop stays free to answer other readers meanwhile.
         if query_vector is None:
-            query_vector = embedder.encode([query])[0]
+            query_vector = (await asyncio.to_thread(embedder.encode, [query]))[0]
         vectors = await cache.vectors(conn, expert_id, embedder.name)
-        dense_hits = [
-            (h.post_id, h.telegram_message_id, h.similarity)
-            for h in nearest(vectors, query_vector, depth)
-        ]
+        hits = await asyncio.to_thread(nearest, vectors, query_vector, depth)
+        dense_hits = [(h.post_id, h.telegram_message_id, h.similarity) for h in hits]
     return fuse([(h.post_id, h.telegram_message_id) for h in lexical], dense_hits, limit)
