@@ -1,0 +1,570 @@
+"""The Quadlet units and the systemd timers beside them (quadlet/): Podman's own generator and
+systemd accept them with no complaint, laid out as an operator installs them; they agree with
+images/spec.json; and compose.yaml describes the same containers."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from .support import (
+    QUADLET,
+    REPO,
+    SPEC,
+    Unit,
+    in_rootfs,
+    option_values,
+    parse_unit,
+    podman_options,
+    size_bytes,
+    split_dryrun,
+    value,
+    values,
+)
+
+# Where each file goes in the stack user's home (the operator's guide and the install script
+# use the same layout).
+QUADLET_DIR = ".config/containers/systemd"
+SYSTEMD_DIR = ".config/systemd/user"
+SCRIPT_DIR = ".local/lib/experts-panel"
+QUADLET_TYPES = (".pod", ".container", ".volume")
+SYSTEMD_TYPES = (".service", ".timer")
+# Host-side programs the units run, and where they come from in the repository.
+SCRIPTS = {
+    "experts-panel-tls-placeholder": QUADLET / "bin",
+    "experts-panel-certbot": QUADLET / "bin",
+    "experts-panel-certbot-deploy": QUADLET / "bin",
+    "experts-panel-notify": QUADLET / "bin",
+    "experts-panel-backup": REPO / "backup",
+}
+HOME = "/home/panel"
+
+
+def install(home: Path, quadlet_dir: Path = QUADLET) -> None:
+    """Lays the units and scripts out in `home` as an operator installs them."""
+    for sub in (QUADLET_DIR, SYSTEMD_DIR, SCRIPT_DIR, ".config/experts-panel"):
+        (home / sub).mkdir(parents=True, exist_ok=True)
+    for path in sorted(quadlet_dir.iterdir()):
+        if path.suffix in QUADLET_TYPES:
+            shutil.copy(path, home / QUADLET_DIR)
+        elif path.suffix in SYSTEMD_TYPES:
+            shutil.copy(path, home / SYSTEMD_DIR)
+    for name, folder in SCRIPTS.items():
+        assert (folder / name).is_file(), f"{folder / name} is missing (a unit runs it)"
+        shutil.copy(folder / name, home / SCRIPT_DIR)
+    (home / ".config/experts-panel/env").write_text("PANEL_DOMAIN=panel.example.org\n")
+
+
+def quadlet_dryrun(rootfs: Path, unit_dir: Path) -> tuple[dict[str, Unit], list[str]]:
+    """Podman's generator on `unit_dir`: the units it generates, and its complaints (any line
+    but its "Loading source unit file" notes, and a non-zero exit)."""
+    run = in_rootfs(
+        rootfs,
+        "env",
+        "QUADLET_UNIT_DIRS=/units",
+        "/usr/libexec/podman/quadlet",
+        "-dryrun",
+        "-user",
+        ro_binds={unit_dir: "/units"},
+    )
+    complaints = [
+        line
+        for line in run.stderr.splitlines()
+        if line.strip() and "Loading source unit file" not in line
+    ]
+    if run.returncode != 0:
+        complaints.append(f"quadlet exited with {run.returncode}")
+    return split_dryrun(run.stdout), complaints
+
+
+def generated_names(quadlet_dir: Path = QUADLET) -> list[str]:
+    """The services Quadlet generates from the files in `quadlet_dir`."""
+    names = []
+    for path in sorted(quadlet_dir.iterdir()):
+        if path.suffix == ".pod":
+            service = values(parse_unit(path.read_text()), "Pod", "ServiceName")
+            names.append(f"{service[0] if service else path.stem + '-pod'}.service")
+        elif path.suffix == ".container":
+            names.append(f"{path.stem}.service")
+        elif path.suffix == ".volume":
+            names.append(f"{path.stem}-volume.service")
+    return names
+
+
+def unit_names(quadlet_dir: Path = QUADLET) -> list[str]:
+    """Every systemd unit an install has: the generated services and the plain units (the
+    failure-report template instantiated as the backup's failure would)."""
+    plain = [
+        p.name.replace("@.", "@experts-panel-backup.service.")
+        for p in sorted(quadlet_dir.iterdir())
+        if p.suffix in SYSTEMD_TYPES
+    ]
+    return generated_names(quadlet_dir) + plain
+
+
+def systemd_verify(rootfs: Path, home: Path, units: list[str]) -> list[str]:
+    """`systemd-analyze --user --generators=true verify` as the stack's user with `home` as
+    the home directory: systemd runs Podman's generator on the installed Quadlet files, then
+    checks every unit (keys, values, specifiers, that each command exists and is executable,
+    dependencies). It can exit 0 after a complaint, so every line it prints counts."""
+    script = f"""
+        useradd --uid 1000 --no-create-home --home-dir {HOME} panel
+        chown -R panel:panel {HOME}
+        install -d -m 0700 -o panel -g panel /run/user/1000
+        cd {HOME}
+        exec setpriv --reuid=panel --regid=panel --init-groups \
+            env HOME={HOME} XDG_RUNTIME_DIR=/run/user/1000 SYSTEMD_COLORS=0 \
+            systemd-analyze --user --generators=true verify "$@" 2>&1
+    """
+    run = in_rootfs(rootfs, "bash", "-c", script, "verify", *units, binds={home: HOME})
+    lines = [line for line in (run.stdout + run.stderr).splitlines() if line.strip()]
+    if run.returncode != 0:
+        lines.append(f"systemd-analyze exited with {run.returncode}")
+    return lines
+
+
+# --- Podman's generator and systemd accept the units --------------------------------------
+
+
+def test_quadlet_generates_every_unit_without_complaint(rootfs: Path) -> None:
+    units, complaints = quadlet_dryrun(rootfs, QUADLET)
+    assert complaints == []
+    assert sorted(units) == sorted(generated_names())
+
+
+def test_installed_units_pass_systemd_verify(rootfs: Path, tmp_path: Path) -> None:
+    install(tmp_path / "home")
+    assert systemd_verify(rootfs, tmp_path / "home", unit_names()) == []
+
+
+def _add_to_section(path: Path, section: str, line: str) -> None:
+    text = path.read_text()
+    assert f"[{section}]\n" in text
+    path.write_text(text.replace(f"[{section}]\n", f"[{section}]\n{line}\n", 1))
+
+
+def _quadlet_key_podman_54_lacks(d: Path) -> None:
+    _add_to_section(d / "experts-panel-api.container", "Container", "Memory=1G")
+
+
+def _missing_pod(d: Path) -> None:
+    path = d / "experts-panel-web.container"
+    path.write_text(path.read_text().replace("Pod=experts-panel.pod", "Pod=experts-panl.pod"))
+
+
+def _bad_calendar(d: Path) -> None:
+    path = d / "experts-panel-backup.timer"
+    path.write_text(path.read_text().replace("03:15:00", "27:15:00"))
+
+
+def _unknown_key(d: Path) -> None:
+    _add_to_section(d / "experts-panel-certbot.service", "Service", "ExecStrat=/bin/true")
+
+
+def _missing_notify_template(d: Path) -> None:
+    (d / "experts-panel-notify@.service").unlink()
+
+
+@pytest.mark.parametrize(
+    ("break_it", "complaint"),
+    [
+        (_quadlet_key_podman_54_lacks, "unsupported key 'Memory'"),
+        (_missing_pod, "experts-panl.pod"),
+        (_bad_calendar, "Failed to parse calendar"),
+        (_unknown_key, "ExecStrat"),
+        (_missing_notify_template, "experts-panel-notify@"),
+    ],
+    ids=["quadlet-key", "missing-pod", "calendar", "unknown-key", "missing-template"],
+)
+def test_the_checks_catch_a_broken_unit(
+    rootfs: Path, tmp_path: Path, break_it: Callable[[Path], None], complaint: str
+) -> None:
+    broken = tmp_path / "quadlet"
+    shutil.copytree(QUADLET, broken)
+    break_it(broken)
+    _, dryrun_complaints = quadlet_dryrun(rootfs, broken)
+    install(tmp_path / "home", broken)
+    # The intact list of units, so a deleted one is looked for and missed.
+    verify_complaints = systemd_verify(rootfs, tmp_path / "home", unit_names())
+    assert any(complaint in line for line in dryrun_complaints + verify_complaints), (
+        dryrun_complaints + verify_complaints
+    )
+
+
+def test_verify_names_a_missing_script(rootfs: Path, tmp_path: Path) -> None:
+    install(tmp_path / "home")
+    (tmp_path / "home" / SCRIPT_DIR / "experts-panel-certbot").unlink()
+    lines = systemd_verify(rootfs, tmp_path / "home", unit_names())
+    assert any("experts-panel-certbot is not executable" in line for line in lines), lines
+
+
+# --- The units agree with images/spec.json -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generated(rootfs: Path) -> dict[str, Unit]:
+    units, complaints = quadlet_dryrun(rootfs, QUADLET)
+    assert complaints == []
+    return units
+
+
+def test_pod_matches_spec(generated: dict[str, Unit]) -> None:
+    pod = SPEC["pod"]
+    unit = generated[f"{pod['service']}.service"]
+    assert value(unit, "X-Pod", "PodName") == pod["name"]
+    create = [v for v in values(unit, "Service", "ExecStartPre") if " pod create " in v]
+    options, rest = podman_options(create[0], ["pod", "create"])
+    assert rest == []
+    assert option_values(options, "--name") == [pod["name"]]
+    assert option_values(options, "--publish") == [
+        f"{p['host']}:{p['container']}" for p in pod["publish"]
+    ]
+    user = SPEC["user"]
+    assert option_values(options, "--userns") == [f"keep-id:uid={user['uid']},gid={user['gid']}"]
+    published = {p["container"] for p in pod["publish"]}
+    assert published == set(SPEC["images"]["web"]["ports"])
+    assert values(unit, "Install", "WantedBy") == ["default.target"]
+
+
+def test_volume_units_match_spec(generated: dict[str, Unit]) -> None:
+    for key, name in SPEC["volumes"].items():
+        unit = generated[f"{name}-volume.service"]
+        assert value(unit, "X-Volume", "VolumeName") == name, key
+        assert value(unit, "Service", "ExecStart").endswith(f"volume create --ignore {name}")
+
+
+@pytest.mark.parametrize("image", ["api", "web"])
+def test_container_matches_spec(generated: dict[str, Unit], image: str) -> None:
+    spec = SPEC["images"][image]
+    unit = generated[spec["unit"].removesuffix(".container") + ".service"]
+    options, rest = podman_options(value(unit, "Service", "ExecStart"), ["run"])
+
+    # The image's own entry point runs: nothing after the image, no --entrypoint.
+    assert rest == [f"{spec['name']}:{spec['tag']}"]
+    assert option_values(options, "--entrypoint") == []
+    assert option_values(options, "--name") == [spec["container"]]
+    assert option_values(options, "--pod-id-file") == [f"%t/{SPEC['pod']['service']}.pod-id"]
+    assert option_values(options, "--pull") == ["never"]
+    assert "io.containers.autoupdate=local" in option_values(options, "--label")
+
+    mounts = {}
+    for v in option_values(options, "-v", "--volume"):
+        source, dest, *_ = v.split(":")
+        mounts[source] = dest
+    assert mounts == {SPEC["volumes"][k]: path for k, path in spec["volumes"].items()}
+
+    # Health: exec form (a JSON array, so Podman runs it without a shell), and its timing.
+    health = spec["health"]
+    assert [json.loads(v) for v in option_values(options, "--health-cmd")] == [health["cmd"]]
+    assert option_values(options, "--health-interval") == [health["interval"]]
+    assert option_values(options, "--health-timeout") == [health["timeout"]]
+    assert option_values(options, "--health-retries") == [str(health["retries"])]
+    assert option_values(options, "--health-start-period") == [health["start_period"]]
+    assert option_values(options, "--health-on-failure") == ["kill"]
+    assert option_values(options, "--sdnotify") == ["healthy"]
+
+    assert option_values(options, "--stop-signal") == [spec["stop_signal"]]
+    assert [size_bytes(v) for v in option_values(options, "--memory")] == [
+        size_bytes(spec["memory"])
+    ]
+    assert ("--read-only", "") in options
+    assert option_values(options, "--cap-drop") == ["all"]
+    assert "no-new-privileges" in option_values(options, "--security-opt")
+    # The image's environment is the spec's; a unit may add to it, never contradict it.
+    for pair in option_values(options, "-e", "--env"):
+        name, _, val = pair.partition("=")
+        assert spec["env"].get(name, val) == val, pair
+    assert value(unit, "Service", "Restart") == "on-failure"
+    assert values(unit, "Unit", "OnFailure") == ["experts-panel-notify@%n.service"]
+
+
+def test_api_secret_and_settings_match_spec(generated: dict[str, Unit]) -> None:
+    api = SPEC["images"]["api"]
+    unit = generated["experts-panel-api.service"]
+    options, _ = podman_options(value(unit, "Service", "ExecStart"), ["run"])
+    (secret,) = option_values(options, "--secret")
+    name, *opts = secret.split(",")
+    fields = dict(o.split("=", 1) for o in opts)
+    assert name == SPEC["secret"]["name"]
+    assert fields["type"] == "mount"
+    assert fields["target"] == SPEC["secret"]["target"] == api["env"]["OPENROUTER_API_KEY_FILE"]
+    assert (fields["uid"], fields["gid"]) == (str(SPEC["user"]["uid"]), str(SPEC["user"]["gid"]))
+    assert option_values(options, "--env-file") == ["%h/.config/experts-panel/env"]
+
+
+def test_web_starts_after_the_api_and_has_a_certificate_first(generated: dict[str, Unit]) -> None:
+    unit = generated["experts-panel-web.service"]
+    assert "experts-panel-api.service" in values(unit, "Unit", "After")
+    assert "experts-panel-api.service" in values(unit, "Unit", "Wants")
+    assert values(unit, "Service", "ExecStartPre") == [
+        f"%h/{SCRIPT_DIR}/experts-panel-tls-placeholder"
+    ]
+    options, _ = podman_options(value(unit, "Service", "ExecStart"), ["run"])
+    # Both volumes only read by nginx.
+    assert all(v.endswith(":ro") for v in option_values(options, "-v"))
+    # nginx writes its pid file and temp files to the tmpfs /tmp.
+    assert ("--read-only-tmpfs", "") in options
+
+
+def test_timers_and_their_services() -> None:
+    backup = parse_unit((QUADLET / "experts-panel-backup.service").read_text())
+    certbot = parse_unit((QUADLET / "experts-panel-certbot.service").read_text())
+    for unit, script in ((backup, "experts-panel-backup"), (certbot, "experts-panel-certbot")):
+        assert value(unit, "Service", "Type") == "oneshot"
+        assert value(unit, "Service", "ExecStart") == f"%h/{SCRIPT_DIR}/{script}"
+        assert value(unit, "Service", "EnvironmentFile") == "%h/.config/experts-panel/env"
+        assert value(unit, "Unit", "OnFailure") == "experts-panel-notify@%n.service"
+
+    renew = parse_unit((QUADLET / "experts-panel-certbot.timer").read_text())
+    assert value(renew, "Timer", "OnCalendar") == "*-*-* 00,12:00:00"
+    assert value(renew, "Timer", "RandomizedDelaySec")
+    assert value(renew, "Timer", "Persistent") == "true"
+    daily = parse_unit((QUADLET / "experts-panel-backup.timer").read_text())
+    assert value(daily, "Timer", "Persistent") == "true"
+
+    notify = parse_unit((QUADLET / "experts-panel-notify@.service").read_text())
+    assert value(notify, "Service", "ExecStart") == f"%h/{SCRIPT_DIR}/experts-panel-notify %i"
+    # Reporting must work even when the settings file is missing.
+    assert value(notify, "Service", "EnvironmentFile").startswith("-")
+
+
+# --- compose.yaml, as podman-compose itself reads it ---------------------------------------
+
+PODMAN_COMPOSE = REPO / ".cache" / "deploy-tools" / "bin" / "podman-compose"
+
+
+def compose_commands(tmp_path: Path) -> list[str]:
+    """The `podman run` lines `podman-compose up` would run (its --dry-run prints them). The
+    few podman calls it makes even then (volume inspect, network exists) go to a stub that
+    answers yes."""
+    assert PODMAN_COMPOSE.exists(), (
+        f"{PODMAN_COMPOSE} is missing: tests/deploy/run installs podman-compose there"
+    )
+    stub = tmp_path / "podman"
+    stub.write_text("#!/bin/sh\nexit 0\n")
+    stub.chmod(0o755)
+    compose = [str(PODMAN_COMPOSE), "--verbose", "--dry-run", "--podman-path", str(stub)]
+    run = subprocess.run(
+        [*compose, "-f", str(REPO / "compose.yaml"), "up", "-d"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=tmp_path,
+    )
+    prefix = f"INFO:podman_compose:{stub} run "
+    return [
+        "/usr/bin/podman run " + line.removeprefix(prefix)
+        for line in run.stderr.splitlines()
+        if line.startswith(prefix)
+    ]
+
+
+def test_compose_runs_the_same_containers(tmp_path: Path) -> None:
+    commands = compose_commands(tmp_path)
+    assert len(commands) == 2, commands
+    by_name = {}
+    for line in commands:
+        options, rest = podman_options(line, ["run"])
+        by_name[option_values(options, "--name")[0]] = (options, rest)
+
+    user = SPEC["user"]
+    for key, spec in SPEC["images"].items():
+        options, rest = by_name[spec["container"]]
+        assert rest == [f"{spec['name']}:{spec['tag']}"], key
+        mounts = {v.split(":")[0]: v.split(":")[1] for v in option_values(options, "-v")}
+        assert mounts == {SPEC["volumes"][k]: path for k, path in spec["volumes"].items()}
+        assert option_values(options, "--pull") == ["never"]
+        assert option_values(options, "--stop-signal") == [spec["stop_signal"]]
+        assert [size_bytes(v) for v in option_values(options, "-m")] == [size_bytes(spec["memory"])]
+        assert ("--read-only", "") in options
+        assert option_values(options, "--cap-drop") == ["ALL"]
+        assert "no-new-privileges" in option_values(options, "--security-opt")
+
+    api_options, _ = by_name["experts-panel-api"]
+    assert option_values(api_options, "--userns") == [
+        f"keep-id:uid={user['uid']},gid={user['gid']}"
+    ]
+    published = [p.rsplit(":", 1)[1] for p in option_values(api_options, "-p")]
+    assert published == [str(p) for p in SPEC["images"]["web"]["ports"]]
+    web_options, _ = by_name["experts-panel-web"]
+    assert option_values(web_options, "--network") == ["container:experts-panel-api"]
+    assert option_values(web_options, "--userns") == ["container:experts-panel-api"]
+
+
+# --- The host-side scripts the units run ---------------------------------------------------
+
+BIN = QUADLET / "bin"
+
+
+def test_scripts_pass_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is missing: tests/deploy/run installs it"
+    scripts = [*sorted(BIN.iterdir()), REPO / "tests" / "deploy" / "in-rootfs"]
+    run = subprocess.run([shellcheck, *map(str, scripts)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout
+
+
+def run_script(
+    name: str, *args: str, env: dict[str, str] | None = None, path: str = ""
+) -> subprocess.CompletedProcess[str]:
+    base = {"PATH": f"{path}:/usr/bin:/bin" if path else "/usr/bin:/bin", "HOME": "/nonexistent"}
+    return subprocess.run(
+        [str(BIN / name), *args],
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_placeholder_certificate_is_made_once(tmp_path: Path) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    first = run_script("experts-panel-tls-placeholder", str(certs))
+    assert first.returncode == 0, first.stderr
+    assert "placeholder" in first.stdout
+    key, cert = certs / "privkey.pem", certs / "fullchain.pem"
+    assert key.stat().st_mode & 0o777 == 0o600
+    subject = subprocess.run(
+        ["openssl", "x509", "-in", str(cert), "-noout", "-subject", "-issuer"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert subject.count("experts-panel placeholder") == 2  # self-signed
+    assert sorted(p.name for p in certs.iterdir()) == ["fullchain.pem", "privkey.pem"]
+
+    before = (key.read_bytes(), cert.read_bytes())
+    again = run_script("experts-panel-tls-placeholder", str(certs))
+    assert again.returncode == 0 and again.stdout == ""
+    assert (key.read_bytes(), cert.read_bytes()) == before
+
+
+def test_placeholder_names_a_wrong_directory(tmp_path: Path) -> None:
+    run = run_script("experts-panel-tls-placeholder", str(tmp_path / "nowhere"))
+    assert run.returncode == 1
+    assert f"{tmp_path / 'nowhere'} is not a directory" in run.stderr
+
+
+def test_notify_without_a_command_only_logs() -> None:
+    run = run_script("experts-panel-notify", "experts-panel-backup.service")
+    assert run.returncode == 0
+    assert "experts-panel-backup.service failed" in run.stdout
+    assert "NOTIFY_COMMAND is not set" in run.stdout
+
+
+def test_notify_runs_the_command_with_the_unit(tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    command = f"printf '%s %s\\n' \"$1\" \"$FAILED_UNIT\" > '{out}'; cat >/dev/null"
+    run = run_script(
+        "experts-panel-notify", "experts-panel-certbot.service", env={"NOTIFY_COMMAND": command}
+    )
+    assert run.returncode == 0, run.stderr
+    assert out.read_text() == "experts-panel-certbot.service experts-panel-certbot.service\n"
+
+    failing = run_script("experts-panel-notify", "x.service", env={"NOTIFY_COMMAND": "exit 7"})
+    assert failing.returncode == 7
+
+
+def _fake_bin(tmp_path: Path, volumes: dict[str, Path]) -> Path:
+    """Test doubles for the two programs experts-panel-certbot calls: `certbot` records its
+    arguments (the real certbot against a real ACME server is the whole-host test's part), and
+    `podman` answers volume mount points and says the web container is stopped."""
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "certbot-calls"
+    (bin_dir / "certbot").write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> {calls}\n',
+    )
+    cases = "\n".join(f'  *" {name}") echo {path} ;;' for name, path in volumes.items())
+    (bin_dir / "podman").write_text(
+        '#!/bin/sh\ncase "$*" in\n'
+        f"{cases}\n"
+        '  "container inspect"*) echo false ;;\n'
+        '  *) echo "unexpected podman $*" >&2; exit 3 ;;\n'
+        "esac\n"
+    )
+    for p in bin_dir.iterdir():
+        p.chmod(0o755)
+    return bin_dir
+
+
+def _lineage(config: Path, names: list[str]) -> Path:
+    """A certbot lineage as certbot leaves it: renewal/experts-panel.conf and live/ files."""
+    live = config / "live" / "experts-panel"
+    live.mkdir(parents=True)
+    (config / "renewal").mkdir()
+    (config / "renewal" / "experts-panel.conf").write_text("# certbot's\n")
+    san = ",".join(f"DNS:{n}" for n in names)
+    args = (
+        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+        f" -subj /CN={names[0]} -addext subjectAltName={san}"
+        f" -keyout {live}/privkey.pem -out {live}/cert.pem"
+    )
+    subprocess.run(["openssl", *args.split()], check=True, capture_output=True)
+    shutil.copy(live / "cert.pem", live / "fullchain.pem")
+    return live
+
+
+def test_certbot_issues_first_then_renews(tmp_path: Path) -> None:
+    home, acme, certs = tmp_path / "home", tmp_path / "acme", tmp_path / "certs"
+    for d in (home, acme, certs):
+        d.mkdir()
+    fake = _fake_bin(tmp_path, {"experts-panel-acme": acme, "experts-panel-certs": certs})
+    calls = tmp_path / "certbot-calls"
+    env = {
+        "HOME": str(home),
+        "PANEL_DOMAIN": "panel.example.org",
+        "ACME_EMAIL": "ops@example.org",
+        "ACME_SERVER": "https://localhost:14000/dir",
+    }
+    base = home / ".local/share/experts-panel/certbot"
+    dirs = f"--config-dir {base}/config --work-dir {base}/work --logs-dir {base}/logs"
+
+    first = run_script("experts-panel-certbot", env=env, path=str(fake))
+    assert first.returncode == 0, first.stderr
+    assert calls.read_text().splitlines() == [
+        f"certonly {dirs} --non-interactive --cert-name experts-panel --webroot --webroot-path "
+        f"{acme} --domains panel.example.org --agree-tos --email ops@example.org --server "
+        f"https://localhost:14000/dir --deploy-hook {BIN / 'experts-panel-certbot-deploy'} "
+        "--keep-until-expiring"
+    ]
+
+    # Issued: later runs renew, and the certs volume gets the certificate if it lacks it.
+    live = _lineage(base / "config", ["panel.example.org"])
+    calls.unlink()
+    later = run_script("experts-panel-certbot", "--force-renewal", env=env, path=str(fake))
+    assert later.returncode == 0, later.stderr
+    assert calls.read_text().splitlines() == [
+        f"renew {dirs} --non-interactive --cert-name experts-panel --no-random-sleep-on-renew "
+        "--force-renewal"
+    ]
+    assert (certs / "fullchain.pem").read_bytes() == (live / "fullchain.pem").read_bytes()
+    assert (certs / "privkey.pem").stat().st_mode & 0o777 == 0o600
+    assert "experts-panel-web is not running" in later.stdout
+
+    # Another domain in the settings: issue again for it.
+    calls.unlink()
+    moved = run_script(
+        "experts-panel-certbot", env={**env, "PANEL_DOMAIN": "new.example.org"}, path=str(fake)
+    )
+    assert moved.returncode == 0, moved.stderr
+    assert calls.read_text().startswith("certonly ")
+    assert "--domains new.example.org" in calls.read_text()
+
+
+@pytest.mark.parametrize(
+    ("domain", "message"),
+    [("", "PANEL_DOMAIN is not set"), ("panel.example.org;rm", "PANEL_DOMAIN must be")],
+)
+def test_certbot_names_a_bad_domain(tmp_path: Path, domain: str, message: str) -> None:
+    run = run_script("experts-panel-certbot", env={"PANEL_DOMAIN": domain})
+    assert run.returncode == 1
+    assert message in run.stderr
