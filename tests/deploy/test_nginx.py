@@ -483,6 +483,26 @@ def test_basic_auth_is_on_while_an_htpasswd_file_exists(web: Web) -> None:
     assert web.get("/")[0] == 200
 
 
+def test_extra_headers_file_in_the_certs_volume_is_read_on_reload(web: Web) -> None:
+    extra = web.certs / "extra-headers.conf"
+    extra.write_text('add_header X-Panel-Operator "on call" always;\n')
+    os.chown(extra, UID, GID)
+
+    def reload_until(present: bool) -> None:
+        os.kill(web.master_pid(), signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while ("x-panel-operator" in web.get("/")[1]) != present:
+            assert time.monotonic() < deadline, "nginx did not reload"
+            time.sleep(0.05)
+
+    try:
+        reload_until(present=True)
+        assert web.get("/")[1]["x-panel-operator"] == "on call"
+    finally:
+        extra.unlink()
+    reload_until(present=False)
+
+
 def served_certificate(web: Web) -> str:
     """Subject and issuer of the certificate nginx presents now."""
     s_client = subprocess.run(
