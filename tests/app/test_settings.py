@@ -62,6 +62,14 @@ def test_secret_from_file(tmp_path: Path) -> None:
     assert settings.openrouter_configured
 
 
+def test_a_secret_file_of_only_a_newline_means_no_key(tmp_path: Path) -> None:
+    """Podman refuses an empty secret, so "no key" is stored as a newline: embedded model."""
+    secret = tmp_path / "key"
+    secret.write_text("\n")
+    settings = load_settings({"OPENROUTER_API_KEY_FILE": str(secret), "ENVIRONMENT": "production"})
+    assert not settings.openrouter_configured
+
+
 def test_secret_file_missing_is_named(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match=r"^OPENROUTER_API_KEY_FILE: cannot read .*/nope"):
         load_settings({"OPENROUTER_API_KEY_FILE": str(tmp_path / "nope")})
