@@ -5,6 +5,7 @@ images/spec.json; and compose.yaml describes the same containers."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -283,6 +284,73 @@ def test_container_matches_spec(generated: dict[str, Unit], image: str) -> None:
     assert values(unit, "Unit", "OnFailure") == ["experts-panel-notify@%n.service"]
 
 
+def podman_create_script(units: dict[str, Unit]) -> str:
+    """A script that makes what the generated units would: the pod from its ExecStartPre,
+    then each container from its ExecStart with `run` as `create` (nothing starts). systemd's
+    specifiers are filled in as systemd would; the images are empty ones under the spec's
+    names (nothing is pulled)."""
+
+    def command(line: str, unit: str) -> str:
+        words = [w for w in shlex.split(line) if w != "-d"]  # `create` has no --detach
+        if words[1] == "run":
+            words[1] = "create"
+        text = shlex.join(words).replace("%t", "/run/units").replace("%N", unit)
+        return text.replace("%h", "/root").replace("/usr/bin/podman", "$podman") + " >/dev/null"
+
+    script = [
+        "set -euo pipefail",
+        'podman="podman --storage-driver vfs --cgroup-manager cgroupfs"',
+        "mkdir -p /run/units /root/.config/experts-panel /tmp/empty",
+        "touch /root/.config/experts-panel/env",
+        "tar -C /tmp/empty -cf /tmp/empty.tar .",
+        f"printf '\\n' | $podman secret create {SPEC['secret']['name']} - >/dev/null",
+    ]
+    for spec in SPEC["images"].values():
+        script.append(f"$podman import -q /tmp/empty.tar {spec['name']}:{spec['tag']} >/dev/null")
+    pod = SPEC["pod"]["service"]
+    (create,) = values(units[f"{pod}.service"], "Service", "ExecStartPre")
+    script.append(command(create, pod))
+    names = [spec["container"] for spec in SPEC["images"].values()]
+    for name in names:
+        script.append(command(value(units[f"{name}.service"], "Service", "ExecStart"), name))
+    script.append(f"$podman container inspect {' '.join(names)}")
+    return "\n".join(script) + "\n"
+
+
+def test_podman_reads_the_generated_commands_as_the_spec_says(
+    rootfs: Path, generated: dict[str, Unit]
+) -> None:
+    """Podman itself (5.4, as root in the throwaway tree) parses the generated command lines:
+    the health commands are exec form, the user is the spec's through the pod's keep-id user
+    namespace, and limits, mounts and the secret are what the spec lists."""
+    run = in_rootfs(rootfs, "bash", "-c", podman_create_script(generated))
+    assert run.returncode == 0, run.stderr
+    inspected = {c["Name"]: c for c in json.loads(run.stdout)}
+    user = SPEC["user"]
+    for spec in SPEC["images"].values():
+        c = inspected[spec["container"]]
+        health = c["Config"]["Healthcheck"]
+        assert health["Test"] == ["CMD", *spec["health"]["cmd"]]
+        assert health["Retries"] == spec["health"]["retries"]
+        assert c["Config"]["HealthcheckOnFailureAction"] == "kill"
+        assert c["Config"]["User"] == f"{user['uid']}:{user['gid']}"
+        assert c["Config"]["StopSignal"] == spec["stop_signal"]
+        assert c["HostConfig"]["Memory"] == size_bytes(spec["memory"])
+        assert c["HostConfig"]["ReadonlyRootfs"] is True
+        assert c["HostConfig"]["SecurityOpt"] == ["no-new-privileges"]
+        assert c["HostConfig"]["CapAdd"] in (None, [])
+        assert c["HostConfig"]["UsernsMode"].startswith("container:")  # the pod's
+        assert c["Pod"]
+        mounts = {m["Name"]: m["Destination"] for m in c["Mounts"]}
+        assert mounts == {SPEC["volumes"][k]: path for k, path in spec["volumes"].items()}
+    (secret,) = inspected[SPEC["images"]["api"]["container"]]["Config"]["Secrets"]
+    assert (secret["Name"], secret["UID"], secret["Mode"]) == (
+        SPEC["secret"]["name"],
+        user["uid"],
+        0o400,
+    )
+
+
 def test_api_secret_and_settings_match_spec(generated: dict[str, Unit]) -> None:
     api = SPEC["images"]["api"]
     unit = generated["experts-panel-api.service"]
@@ -395,6 +463,23 @@ def test_compose_runs_the_same_containers(tmp_path: Path) -> None:
     web_options, _ = by_name["experts-panel-web"]
     assert option_values(web_options, "--network") == ["container:experts-panel-api"]
     assert option_values(web_options, "--userns") == ["container:experts-panel-api"]
+
+
+def test_the_api_reads_the_shared_env_file_and_a_newline_secret(tmp_path: Path) -> None:
+    """The units rely on two things the service does: it ignores the host-side variables in
+    the env file it shares with the timers, and a key file holding only a newline (Podman
+    refuses an empty secret) means "no key": the embedded model answers."""
+    from experts_panel.settings import load_settings
+
+    key = tmp_path / "openrouter_api_key"
+    key.write_text("\n")
+    env = {**SPEC["images"]["api"]["env"], "OPENROUTER_API_KEY_FILE": str(key)}
+    env.update(PANEL_DOMAIN="panel.example.org", ACME_EMAIL="", NOTIFY_COMMAND="true")
+    env.update(BACKUP_KEEP_DAILY="7", BACKUP_KEEP_WEEKLY="4", BACKUP_OFFSITE_COMMAND="")
+    settings = load_settings(env)
+    assert settings.OPENROUTER_API_KEY is None and not settings.openrouter_configured
+    key.write_text("sk-or-test\n")
+    assert load_settings(env).openrouter_configured
 
 
 # --- The host-side scripts the units run ---------------------------------------------------
