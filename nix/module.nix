@@ -301,7 +301,7 @@ in
       example = {
         LOG_LEVEL = "WARNING";
         DAILY_TOKEN_BUDGET = "500000";
-        NOTIFY_COMMAND = "mail -s 'Experts Panel: $1 failed' root";
+        NOTIFY_COMMAND = ''mail -s "Experts Panel: $1 failed" root'';
       };
       description = ''
         Further settings for ~/.config/experts-panel/env: the service's
