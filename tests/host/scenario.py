@@ -343,6 +343,24 @@ def front_end_served() -> None:
         raise Failure(f"https://{DOMAIN}/ did not serve the front end: {done.stdout[:200]!r}")
 
 
+# Run inside the API container: its Python, its user, its read-only root and tmpfs /tmp.
+MODELS = """
+from experts_panel.language import detect_language
+from experts_panel.retrieval.embedder import UniversalSentenceEncoder
+language = detect_language("Как делать резервные копии базы данных SQLite без остановки?")
+vectors = UniversalSentenceEncoder(threads=1).encode(["backups", "резервные копии"])
+print(language, vectors.shape)
+"""
+
+
+def models_on_read_only_root() -> None:
+    """The embedded model and the language detector load with nothing writable but /tmp."""
+    python = "/opt/experts-panel/bin/python"
+    done = rb.user("podman", "exec", API["container"], python, "-c", MODELS, timeout=180)
+    if done.stdout.split() != ["ru", "(2,", "512)"]:
+        raise Failure(f"expected 'ru (2, 512)', got {done.stdout.strip()!r} {done.stderr[-300:]!r}")
+
+
 def volumes_belong_to_user() -> None:
     """keep-id: uid 10001 in the containers is the host user, so host scripts own the files."""
     volume = SPEC["volumes"]["data"]
@@ -420,6 +438,10 @@ STEPS: list[tuple[str, Callable[[], None]]] = [
     (f"https://{DOMAIN}/health answers through nginx", https_health),
     (f"http://{DOMAIN} redirects to https", http_redirects),
     ("the front end is served", front_end_served),
+    (
+        "the embedded model and language detector work on the read-only root",
+        models_on_read_only_root,
+    ),
     ("the volumes' files belong to the host user (keep-id)", volumes_belong_to_user),
     ("no process of the stack runs as root", nothing_runs_as_root),
 ]
