@@ -31,7 +31,7 @@ USER = dict(line.split("=", 1) for line in (HERE / "env").read_text().split())["
 PW = pwd.getpwnam(USER)
 HOME = Path(PW.pw_dir)
 # The project's files as the operator copied them to the host (tests/host/prepare-host).
-SOURCE = HOME / "experts-panel"
+SOURCE = HOME / "install"
 DOMAIN = "panel.test"
 PEBBLE_CA = "/etc/pebble/ca.pem"
 API, WEB = SPEC["images"]["api"], SPEC["images"]["web"]
@@ -268,7 +268,7 @@ def images_match_spec() -> None:
 # Where each file installs, as quadlet/README.md lays out.
 INSTALL = """
 set -eu
-cd ~/experts-panel
+cd ~/install
 mkdir -p ~/.config/containers/systemd ~/.config/systemd/user ~/.local/lib/experts-panel
 install -m644 quadlet/*.pod quadlet/*.container quadlet/*.volume ~/.config/containers/systemd/
 install -m644 quadlet/*.service quadlet/*.timer ~/.config/systemd/user/
