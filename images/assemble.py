@@ -173,13 +173,10 @@ def main() -> None:
     spec_path, repo, stage = (Path(a) for a in sys.argv[1:])
     spec = json.loads(spec_path.read_text())
     build_venv(repo)
-    for name, make in (
-        ("api", lambda t: api_tree(t, spec)),
-        ("web", lambda t: web_tree(t, spec, repo)),
-    ):
-        tree = stage / name
-        make(tree)
-        print(f"{name}: {add_libraries(tree)} libraries added", flush=True)
+    api_tree(stage / "api", spec)
+    web_tree(stage / "web", spec, repo)
+    for name in ("api", "web"):
+        print(f"{name}: {add_libraries(stage / name)} libraries added", flush=True)
 
 
 if __name__ == "__main__":
