@@ -122,9 +122,10 @@ def build_venv(repo: Path) -> None:
     run(*pip, "wheel", "--no-deps", "--wheel-dir", str(wheels), str(repo / "app"))
     (wheel,) = wheels.glob("experts_panel-*.whl")
     run(*pip, "install", "--no-compile", "--no-deps", "--no-index", str(wheel))
-    # The installer has no use at run time; a smaller image and nothing that fetches code.
+    # The installer and the activation scripts have no use at run time, and nothing in the
+    # image should fetch code.
     run(*pip, "uninstall", "--yes", "pip")
-    for script in (VENV / "bin").glob("activate*"):
+    for script in [*(VENV / "bin").glob("activate*"), VENV / "bin/Activate.ps1"]:
         script.unlink()
     # The root is read-only at run time, so compile now; hash-based files stay valid whatever
     # the files' dates are, and unchecked ones skip the source comparison at every start.
