@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from experts_panel.db.database import Database
@@ -15,13 +11,12 @@ from experts_panel.experts import remove_expert
 from experts_panel.importer import import_posts
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
-from experts_panel.retrieval.embedder_process import EncoderProcess
 from experts_panel.retrieval.hybrid import fuse, hybrid_search
 from experts_panel.retrieval.indexer import index_expert
 from experts_panel.retrieval.lexical import lexical_search
 from experts_panel.retrieval.stemming import match_expression, stems
 
-from .conftest import cli_env, run_cli, start_server
+from .conftest import cli_env, run_cli
 from .exports import at, chat, message, write
 
 
@@ -185,44 +180,3 @@ def test_index_command(tmp_path: Path) -> None:
     assert "ops: 6 posts made searchable, 6 embedded" in rebuilt.stdout
     missing = run_cli("index", "--expert", "ghost", env=env)
     assert missing.returncode == 1 and "no expert 'ghost'" in missing.stderr
-
-
-def test_the_encoder_process_gives_the_same_vectors_and_survives_its_child(
-    embedder: UniversalSentenceEncoder,
-) -> None:
-    """The server's encoder runs in a child process: same vectors as in-process, and a child
-    killed (say, for memory) is replaced at the next encode instead of failing every query."""
-    texts = ["Как делать бэкапы SQLite?", "How do I back up SQLite?"]
-    process = EncoderProcess()
-    try:
-        assert process.name == embedder.name
-        first = process.encode(texts)
-        assert first.shape == (2, process.dimensions)
-        np.testing.assert_allclose(first, embedder.encode(texts), rtol=0, atol=1e-6)
-        assert process.encode([]).shape == (0, process.dimensions)
-        (child,) = process.child_pids()
-        os.kill(child, signal.SIGKILL)
-        again = process.encode(texts)
-        np.testing.assert_allclose(again, first, rtol=0, atol=1e-6)
-        assert process.child_pids() != [child]
-    finally:
-        process.close()
-
-
-def test_a_server_killed_outright_leaves_no_encoder_process_behind(tmp_path: Path) -> None:
-    server = start_server(tmp_path / "e.db")
-    try:
-        children = [
-            int(pid)
-            for task in Path(f"/proc/{server.process.pid}/task").iterdir()
-            for pid in (task / "children").read_text().split()
-        ]
-        assert children, "the server runs its encoder in a child process"
-    finally:
-        server.process.kill()
-        server.process.wait()
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in children):
-        time.sleep(0.2)
-    left = [p for p in children if Path(f"/proc/{p}").exists()]
-    assert not left, f"still running after the server was killed: {left}"

@@ -21,7 +21,7 @@ from experts_panel.llm.openai_client import client_from_settings
 from experts_panel.logs import get_logger
 from experts_panel.pipeline.runner import Services
 from experts_panel.retrieval.dense import VectorCache
-from experts_panel.retrieval.embedder_process import EncoderProcess
+from experts_panel.retrieval.embedder import UniversalSentenceEncoder
 from experts_panel.settings import Settings
 
 DEV_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
@@ -91,8 +91,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         else:
             app.state.database = database
         client = client_from_settings(settings)
-        # The model runs in a child process, so its work never holds up the event loop.
-        embedder = EncoderProcess()
+        embedder = UniversalSentenceEncoder()
         app.state.services = Services(
             settings=settings,
             database=app.state.database,
@@ -108,7 +107,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             yield
         finally:
             warm_up.cancel()
-            await asyncio.to_thread(embedder.close)
             if client is not None:
                 await client.aclose()
             if owned:
