@@ -376,12 +376,19 @@ async def test_an_invalid_answer_gets_one_correction_naming_the_problem(
 async def test_a_second_invalid_answer_fails(
     fake_openai: FakeOpenAI, client: OpenAICompatibleClient
 ) -> None:
-    fake_openai.responder = lambda _body: "I think the answer is yes."
+    fake_openai.script(
+        Reply("I think the answer is yes.", prompt_tokens=10, completion_tokens=7),
+        Reply("Yes.", prompt_tokens=25, completion_tokens=2),
+    )
 
-    with pytest.raises(ModelError, match="not a valid Verdict even after a correction: Invalid"):
+    with pytest.raises(
+        ModelError, match="not a valid Verdict even after a correction: Invalid"
+    ) as e:
         await client.chat_json(QUESTION, MODEL, Verdict)
 
     assert len(fake_openai.requests) == 2
+    # The two unusable answers were still paid for: the error carries their tokens.
+    assert e.value.spent == Usage(model_calls=2, prompt_tokens=35, completion_tokens=9)
 
 
 # Logging

@@ -335,10 +335,16 @@ async def test_reduce_asks_again_for_an_empty_answer(
 async def test_a_reply_that_never_fits_is_a_model_error(
     fake_openai: FakeOpenAI, model: OpenRouterModel
 ) -> None:
-    fake_openai.script(Reply("I cannot answer that."), Reply("Still no JSON, sorry."))
+    fake_openai.script(
+        Reply("I cannot answer that.", prompt_tokens=300, completion_tokens=5),
+        Reply("Still no JSON, sorry.", prompt_tokens=320, completion_tokens=6),
+    )
+    usage = Usage()
 
     with pytest.raises(ModelError, match="test/reduce"):
-        await model.reduce(QUESTION_EN, "en", "Ivan", ranked_posts(), Usage())
+        await model.reduce(QUESTION_EN, "en", "Ivan", ranked_posts(), usage)
+    # The answers were paid for though unusable: the expert's usage (and the budget) count them.
+    assert usage == Usage(model_calls=2, prompt_tokens=620, completion_tokens=11)
 
 
 # Phase 5, language validation

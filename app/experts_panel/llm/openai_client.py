@@ -242,7 +242,8 @@ class OpenAICompatibleClient:
         except ValidationError as exc:
             raise ModelError(
                 f"{model}: answer is not a valid {schema.__name__} even after a correction: "
-                f"{describe_validation_error(exc)}"
+                f"{describe_validation_error(exc)}",
+                spent=usage,
             ) from exc
 
     def _wait(self, state: RetryCallState) -> float:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, BeforeValidator, StringConstraints, model_valida
 
 from experts_panel.llm import prompts
 from experts_panel.llm.openai_client import OpenAICompatibleClient
-from experts_panel.llm.types import ChatMessage, Usage
+from experts_panel.llm.types import ChatMessage, ModelError, Usage
 from experts_panel.pipeline.texts import text
 from experts_panel.pipeline.types import (
     Answer,
@@ -175,7 +175,11 @@ async def _ask(
     usage: Usage,
     temperature: float,
 ) -> T:
-    reply, spent = await client.chat_json(messages, model, schema, temperature=temperature)
+    try:
+        reply, spent = await client.chat_json(messages, model, schema, temperature=temperature)
+    except ModelError as exc:
+        usage.add(exc.spent)  # unusable answers still cost tokens
+        raise
     usage.add(spent)
     return reply
 

@@ -34,4 +34,12 @@ class ChatResult:
 
 
 class ModelError(Exception):
-    """A model call failed for good (after its retries); the message says how, in one line."""
+    """A model call failed for good (after its retries); the message says how, in one line.
+
+    `spent` holds what the failed call still cost (answers that came back but could not be
+    used), so budgets and usage figures count it.
+    """
+
+    def __init__(self, message: str, spent: Usage | None = None) -> None:
+        super().__init__(message)
+        self.spent = spent or Usage()
