@@ -266,6 +266,10 @@ def test_container_matches_spec(generated: dict[str, Unit], image: str) -> None:
     assert option_values(options, "--health-timeout") == [health["timeout"]]
     assert option_values(options, "--health-retries") == [str(health["retries"])]
     assert option_values(options, "--health-start-period") == [health["start_period"]]
+    # The startup check: the same command, often, until it first passes (see the units).
+    startup = option_values(options, "--health-startup-cmd")
+    assert [json.loads(v) for v in startup] == [health["cmd"]]
+    assert option_values(options, "--health-startup-interval") == [health["startup_interval"]]
     assert option_values(options, "--health-on-failure") == ["kill"]
     assert option_values(options, "--sdnotify") == ["healthy"]
 
@@ -282,6 +286,11 @@ def test_container_matches_spec(generated: dict[str, Unit], image: str) -> None:
         assert spec["env"].get(name, val) == val, pair
     assert value(unit, "Service", "Restart") == "on-failure"
     assert values(unit, "Unit", "OnFailure") == ["experts-panel-notify@%n.service"]
+
+
+def duration_ns(text: str) -> int:
+    """2s, 5m, 1h (spec.json's durations) -> nanoseconds, as Podman's inspect gives them."""
+    return int(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]] * 10**9
 
 
 def podman_create_script(units: dict[str, Unit]) -> str:
@@ -333,6 +342,9 @@ def test_podman_reads_the_generated_commands_as_the_spec_says(
         assert health["Test"] == ["CMD", *spec["health"]["cmd"]]
         assert health["Retries"] == spec["health"]["retries"]
         assert c["Config"]["HealthcheckOnFailureAction"] == "kill"
+        startup = c["Config"]["StartupHealthCheck"]
+        assert startup["Test"] == ["CMD", *spec["health"]["cmd"]]
+        assert startup["Interval"] == duration_ns(spec["health"]["startup_interval"])
         assert c["Config"]["User"] == f"{user['uid']}:{user['gid']}"
         assert c["Config"]["StopSignal"] == spec["stop_signal"]
         assert c["HostConfig"]["Memory"] == size_bytes(spec["memory"])
@@ -399,6 +411,36 @@ def test_timers_and_their_services() -> None:
     assert value(notify, "Service", "ExecStart") == f"%h/{SCRIPT_DIR}/experts-panel-notify %i"
     # Reporting must work even when the settings file is missing.
     assert value(notify, "Service", "EnvironmentFile").startswith("-")
+
+
+def test_auto_update_restarts_the_unit_that_waits_for_health(generated: dict[str, Unit]) -> None:
+    """podman auto-update restarts the unit in the pod's infra label and rolls back when that
+    restart fails; the pod's own start succeeds before any container is healthy, so the label
+    must name experts-panel-healthy, whose restart restarts the pod and which fails when a
+    container does not become active (healthy). The whole rollback runs in tests/host."""
+    pod = SPEC["pod"]["service"]
+    gate = "experts-panel-healthy.service"
+    unit = generated[f"{pod}.service"]
+    create = [v for v in values(unit, "Service", "ExecStartPre") if " pod create " in v]
+    options, _ = podman_options(create[0], ["pod", "create"])
+    assert option_values(options, "--label") == [f"PODMAN_SYSTEMD_UNIT={gate}"]
+    # Quadlet's own Environment=PODMAN_SYSTEMD_UNIT=%n would replace the label: unset.
+    assert "PODMAN_SYSTEMD_UNIT=%n" in values(unit, "Service", "Environment")
+    assert values(unit, "Service", "UnsetEnvironment") == ["PODMAN_SYSTEMD_UNIT"]
+    assert values(unit, "Unit", "PartOf") == [gate]
+    assert gate in values(unit, "Unit", "Wants")
+
+    healthy = parse_unit((QUADLET / gate).read_text())
+    containers = [f"{i['container']}.service" for i in SPEC["images"].values()]
+    assert values(healthy, "Unit", "BindsTo") == [f"{pod}.service"]
+    assert values(healthy, "Unit", "Wants") == [" ".join(containers)]
+    assert " ".join(containers) in values(healthy, "Unit", "After")
+    # Requires= would stop the pod whenever the API is stopped (restore does).
+    assert values(healthy, "Unit", "Requires") == []
+    assert values(healthy, "Service", "ExecStart") == [
+        f"systemctl --user is-active --quiet {name}" for name in containers
+    ]
+    assert value(healthy, "Service", "RemainAfterExit") == "yes"
 
 
 # --- compose.yaml, as podman-compose itself reads it ---------------------------------------

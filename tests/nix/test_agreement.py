@@ -168,6 +168,17 @@ def disagreements(
         check(f"{where} HealthTimeout", get("HealthTimeout"), health["timeout"])
         check(f"{where} HealthRetries", get("HealthRetries"), str(health["retries"]))
         check(f"{where} HealthStartPeriod", get("HealthStartPeriod"), health["start_period"])
+        startup_cmd = get("HealthStartupCmd")
+        check(
+            f"{where} HealthStartupCmd",
+            json.loads(startup_cmd) if startup_cmd else None,
+            health["cmd"],
+        )
+        check(
+            f"{where} HealthStartupInterval",
+            get("HealthStartupInterval"),
+            health["startup_interval"],
+        )
         check(f"{where} StopSignal", get("StopSignal"), image["stop_signal"])
         mounts = set()
         for volume in units[unit]["Container"].get("Volume", []):
