@@ -438,7 +438,7 @@ def test_auto_update_restarts_the_unit_that_waits_for_health(generated: dict[str
     # Requires= would stop the pod whenever the API is stopped (restore does).
     assert values(healthy, "Unit", "Requires") == []
     assert values(healthy, "Service", "ExecStart") == [
-        f"systemctl --user is-active --quiet {name}" for name in containers
+        f"/usr/bin/env systemctl --user is-active --quiet {name}" for name in containers
     ]
     assert value(healthy, "Service", "RemainAfterExit") == "yes"
 
