@@ -207,6 +207,9 @@ def units_as_spec() -> None:
     for timer in ("experts-panel-backup.timer", "experts-panel-certbot.timer"):
         rb.systemctl("is-active", "--quiet", timer)
         rb.systemctl("is-enabled", "--quiet", timer)
+        # The later steps start these services as the timers would.
+        if (service := unit_property(timer, "Triggers")) != timer.replace(".timer", ".service"):
+            raise Failure(f"{timer} triggers {service!r}")
     infra = rb.user("podman", "pod", "inspect", "--format", "{{.InfraContainerID}}", POD)
     label = '{{index .Config.Labels "PODMAN_SYSTEMD_UNIT"}}'
     unit = rb.user("podman", "inspect", "--format", label, infra.stdout.strip()).stdout.strip()
