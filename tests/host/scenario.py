@@ -140,6 +140,13 @@ def install_host() -> None:
         "first start (volumes, placeholder "
         f"certificate, model warm-up) to both healthy: {healthy - began:.1f} s",
     )
+    # Before any certificate nginx started on the placeholder; certbot's hook then replaced it.
+    journal = ["journalctl", f"_UID={account().pw_uid}", "-o", "cat", "--no-pager"]
+    lines = rb.sh(journal).stdout.splitlines()
+    placeholder = [i for i, line in enumerate(lines) if "wrote a self-signed placeholder" in line]
+    deployed = [i for i, line in enumerate(lines) if "(experts-panel-web) reloads onto it" in line]
+    if not placeholder or not deployed or deployed[0] < placeholder[0]:
+        raise Failure("the journal does not show the placeholder first, then certbot's deploy")
 
 
 def user_manager_runs() -> None:
