@@ -353,8 +353,10 @@ def import_experts() -> None:
 
 
 def sse_streams() -> None:
-    """Events arrive one by one as the service sends them, not held back by nginx: the first
-    arrives long before the service has finished, and none arrives late."""
+    """Events arrive one by one as the service sends them, not held back by nginx. Each event
+    carries its send time (the host and the container share one clock): streamed, every event
+    is delayed about alike; buffered, the first waits for the last, so the delays spread as
+    wide as the stream is long. Judged against the stream's own length, not a fixed time."""
     events = stream_query(root_ca())
     if len(events) < 5 or events[-1][1]["event_type"] != "complete":
         kinds = [e["event_type"] for _, e in events]
@@ -362,20 +364,20 @@ def sse_streams() -> None:
     answers = events[-1][1]["data"].get("response", {}).get("expert_responses", [])
     if len(answers) != len(EXPERTS):
         raise Failure(f"complete holds {len(answers)} answers, expected {len(EXPERTS)}")
-    first, finished = events[0][0], sent_at(events[-1][1])
+    length = sent_at(events[-1][1]) - sent_at(events[0][1])
     lags = [arrived - sent_at(event) for arrived, event in events]
+    spread = max(lags) - min(lags)
     moments = sorted({round(arrived, 2) for arrived, _ in events})
     rb.say(
-        f"   {len(events)} events at {len(moments)} distinct times over {finished - first:.2f} s;"
-        f" the first {finished - first:.2f} s before the service finished; largest delay "
-        f"{max(lags) * 1000:.0f} ms"
+        f"   {len(events)} events sent over {length:.2f} s arrived at {len(moments)} distinct "
+        f"times, each {min(lags) * 1000:.0f}-{max(lags) * 1000:.0f} ms after it was sent"
     )
-    if len(moments) < 3:
-        raise Failure(f"events arrived at only {len(moments)} distinct times: buffered")
-    if finished - first < 0.2:
-        raise Failure("the first event arrived only as the service finished: buffered")
+    if length < 0.05:
+        raise Failure(f"the service sent every event within {length * 1000:.0f} ms: cannot judge")
+    if len(moments) < 3 or spread > length / 2:
+        raise Failure(f"delays spread over {spread:.2f} s of a {length:.2f} s stream: buffered")
     if max(lags) > 0.5:
-        raise Failure(f"an event arrived {max(lags):.2f} s after it was sent: buffered")
+        raise Failure(f"an event arrived {max(lags):.2f} s after it was sent")
 
 
 def backup_by_timer_service() -> None:
