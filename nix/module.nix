@@ -478,6 +478,9 @@ in
         systemctl ${asUser} daemon-reload
         systemctl ${asUser} restart experts-panel-setup.service
         systemctl ${asUser} start experts-panel.service
+        # Up and healthy first, so auto-update compares against a running stack; this unit's
+        # start fails unless both containers are healthy.
+        systemctl ${asUser} start experts-panel-healthy.service
         systemd-run ${asUser} --wait --quiet --collect --pipe \
           --property=Environment=PATH=${userPath} podman auto-update
       '';
