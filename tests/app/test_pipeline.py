@@ -12,7 +12,7 @@ import pytest
 from experts_panel.db.database import Database
 from experts_panel.pipeline.citations import reconcile
 from experts_panel.pipeline.contract import ProgressEvent, QueryRequest
-from experts_panel.pipeline.runner import PHASES, Services, resolve_experts, run_query
+from experts_panel.pipeline.runner import PHASES, Services, run_query
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
 from experts_panel.settings import load_settings
@@ -37,7 +37,7 @@ async def ask(services: Services, **fields: object) -> tuple[object, list[Progre
     async def collect(event: ProgressEvent) -> None:
         events.append(event)
 
-    experts = await resolve_experts(services.database, request.expert_filter)
+    experts = await services.experts.resolve(request.expert_filter)
     result = await run_query(services, request, "test-request", experts, collect)
     return result, events
 

@@ -23,6 +23,7 @@ class Database:
     def __init__(self, engine: AsyncEngine, path: Path) -> None:
         self.engine = engine
         self.path = path
+        self._watch: sqlite3.Connection | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> tuple[Database, MigrationReport]:
@@ -51,6 +52,28 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT count(*) FROM schema_migrations"))
 
+    def data_version(self) -> int | None:
+        """A number that changes whenever another connection commits to the file.
+
+        SQLite's `PRAGMA data_version`, read on a connection kept for nothing else: in WAL
+        mode a look at the shared-memory index, a few microseconds with no disk read, so it
+        may be called on the event loop. It lets small tables be kept in memory and re-read
+        only after a commit, which takes a database round trip off every greeting. None
+        (treat as changed) when the file cannot be read at this instant.
+        """
+        try:
+            if self._watch is None:
+                self._watch = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?mode=rw",
+                    uri=True,
+                    timeout=0,
+                    check_same_thread=False,
+                )
+            version: int = self._watch.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error:
+            return None
+        return version
+
     def _probe_file(self) -> None:
         conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=5)
         try:
@@ -59,6 +82,9 @@ class Database:
             conn.close()
 
     async def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         await self.engine.dispose()
 
 

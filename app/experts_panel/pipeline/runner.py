@@ -16,7 +16,8 @@ from typing import Any
 
 from experts_panel import budget
 from experts_panel.db.database import Database
-from experts_panel.experts import Expert, all_experts, get_expert
+from experts_panel.expert_catalog import ExpertCatalog
+from experts_panel.experts import Expert
 from experts_panel.language import detect_language
 from experts_panel.llm.embedded import EmbeddedModel
 from experts_panel.llm.model import Model
@@ -75,12 +76,6 @@ PHASES: tuple[tuple[str, Phase], ...] = (
 Emit = Callable[[ProgressEvent], Awaitable[None]]
 
 
-class UnknownExperts(ValueError):
-    def __init__(self, ids: list[str]) -> None:
-        super().__init__(f"unknown experts: {', '.join(repr(i) for i in ids)}")
-        self.ids = ids
-
-
 @dataclass
 class Services:
     """What queries need, made once per process and handed over by the app."""
@@ -93,6 +88,10 @@ class Services:
     # Queries doing work at once. The work is largely CPU in one event loop; bounding it
     # keeps the loop free to greet new readers at once, who then wait their turn.
     query_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
+    experts: ExpertCatalog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.experts = ExpertCatalog(self.database)
 
 
 async def choose_model(services: Services, language: str) -> tuple[Model, list[str]]:
@@ -107,17 +106,6 @@ async def choose_model(services: Services, language: str) -> tuple[Model, list[s
     from experts_panel.llm.openrouter import OpenRouterModel
 
     return OpenRouterModel(services.client, settings), []
-
-
-async def resolve_experts(database: Database, wanted: list[str] | None) -> list[Expert]:
-    async with database.read() as conn:
-        if wanted is None:
-            return await all_experts(conn)
-        found = {i: await get_expert(conn, i) for i in wanted}
-    missing = [i for i, e in found.items() if e is None]
-    if missing:
-        raise UnknownExperts(missing)
-    return [e for e in found.values() if e is not None]
 
 
 async def run_query(

@@ -18,19 +18,21 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from sse_starlette import EventSourceResponse
 
+from experts_panel.expert_catalog import UnknownExperts
 from experts_panel.logs import get_logger
 from experts_panel.pipeline.contract import (
     MultiExpertQueryResponse,
     ProgressEvent,
     QueryRequest,
 )
-from experts_panel.pipeline.runner import Services, UnknownExperts, resolve_experts, run_query
+from experts_panel.pipeline.runner import Services, run_query
 
 router = APIRouter()
 log = get_logger(__name__)
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: a plain function would be run in a worker thread, a hop on every request.
     services: Services = request.app.state.services
     return services
 
@@ -54,7 +56,7 @@ async def query(body: QueryRequest, services: ServicesDep) -> Any:
     if body.max_posts is not None and body.max_posts > limit:
         raise _invalid("max_posts", f"at most {limit} (MAX_POSTS_LIMIT)", body.max_posts)
     try:
-        experts = await resolve_experts(services.database, body.expert_filter)
+        experts = await services.experts.resolve(body.expert_filter)
     except UnknownExperts as exc:
         raise _invalid("expert_filter", str(exc), body.expert_filter) from None
     if not experts:
