@@ -948,8 +948,8 @@ class Server:
     startup_s: float
 
     def peak_rss_mb(self) -> float:
-        """The server's peak plus each of its child processes' (the encoder's) peak: the
-        sum over-counts a little (the peaks need not coincide), never under-counts."""
+        """The server's peak plus the peak of any child process it starts: the sum may
+        over-count a little (the peaks need not coincide), never under-counts."""
         return sum(rss_mb(pid) for pid in (self.process.pid, *descendants(self.process.pid)))
 
     def stop(self) -> None:
@@ -1232,7 +1232,7 @@ def bench_embedded(server: Server, queries: int) -> None:
     row("expert errors", f"{errors}", "errors")
     peak = server.peak_rss_mb()
     row(
-        "server peak RSS, with its encoder process (VmHWM)",
+        "server peak RSS (VmHWM, encoder and caches included)",
         f"{peak:.0f}",
         "MB",
         f"< {TARGET_RSS_MB:.0f} MB: {verdict(peak < TARGET_RSS_MB)}",
@@ -1695,7 +1695,7 @@ def bench_streams(server: Server, streams: int, floor: Server) -> None:
     row("total time, all streams (h11 run)", f"{primary_total:.1f}", "s")
     peak = server.peak_rss_mb()
     row(
-        "server peak RSS after the streams, with encoder",
+        "server peak RSS after the streams (VmHWM)",
         f"{peak:.0f}",
         "MB",
         f"< {TARGET_RSS_MB:.0f} MB: {verdict(peak < TARGET_RSS_MB)}",
