@@ -771,7 +771,11 @@ def test_offsite_command_gets_the_new_file(stack: Stack, tmp_path: Path) -> None
 
 def test_offsite_failure_is_reported_and_the_backup_kept(stack: Stack, tmp_path: Path) -> None:
     script, record = offsite_script(tmp_path, 3)
-    result = stack.backup(BACKUP_OFFSITE_COMMAND=f"{script} --to-remote")
+    # Each run its own time: two runs in one second would name the same file, and the
+    # second would refuse to overwrite it before it got to the command under test.
+    result = stack.backup(
+        "--now", "2026-11-25T10:00:00Z", BACKUP_OFFSITE_COMMAND=f"{script} --to-remote"
+    )
     assert result.returncode == 4
     error = result.stderr.strip()
     assert error.count("\n") == 0
@@ -781,7 +785,9 @@ def test_offsite_failure_is_reported_and_the_backup_kept(stack: Stack, tmp_path:
     assert len(kept) == 1 and f"backup {kept[0]} is kept" in error
     assert integrity(unpack(kept[0], tmp_path / "kept.db")) == ["ok"]
 
-    missing = stack.backup(BACKUP_OFFSITE_COMMAND=str(tmp_path / "no-such-command"))
+    missing = stack.backup(
+        "--now", "2026-11-25T10:00:01Z", BACKUP_OFFSITE_COMMAND=str(tmp_path / "no-such-command")
+    )
     assert missing.returncode == 4
     assert "could not start" in missing.stderr and "No such file" in missing.stderr
 
