@@ -294,6 +294,67 @@ def front_end_served() -> None:
         raise Failure(f"https://{DOMAIN}/ did not serve the front end: {status} {body[:200]!r}")
 
 
+# Readers on other machines: a network namespace each, joined to the host by a veth pair, so
+# their requests arrive from an address of their own as a VPS's readers' do.
+READERS = {"reader-a": "10.77.0", "reader-b": "10.78.0"}
+
+
+def reader_networks() -> None:
+    for name, net in READERS.items():
+        rb.sh(["ip", "netns", "add", name])
+        veth = ["ip", "link", "add", f"{name}-h", "type", "veth"]
+        rb.sh([*veth, "peer", "name", f"{name}-c", "netns", name])
+        rb.sh(["ip", "addr", "add", f"{net}.1/24", "dev", f"{name}-h"])
+        rb.sh(["ip", "link", "set", f"{name}-h", "up"])
+        rb.sh(["ip", "-n", name, "addr", "add", f"{net}.2/24", "dev", f"{name}-c"])
+        rb.sh(["ip", "-n", name, "link", "set", f"{name}-c", "up"])
+        rb.sh(["ip", "-n", name, "link", "set", "lo", "up"])
+
+
+def from_reader(name: str, *args: str) -> str:
+    """curl in reader NAME's network, to the host's address there; the HTTP status."""
+    net = READERS[name]
+    done = rb.sh(
+        [
+            "ip", "netns", "exec", name,
+            "curl", "-sS", "--max-time", "10", "--cacert", str(root_ca()),
+            "--resolve", f"{DOMAIN}:443:{net}.1", "-o", "/dev/null", "-w", "%{http_code}",
+            *args,
+        ],
+        check=False,
+    )  # fmt: skip
+    return done.stdout.strip() or f"failed: {done.stderr.strip()}"
+
+
+def readers_are_told_apart() -> None:
+    """nginx logs each reader's own address and limits each reader on its own: rootless
+    Podman's port forwarding (pasta) must not turn every reader into one address, which
+    would log nothing useful and let one reader's rate limit lock out all the others."""
+    reader_networks()
+    for name in READERS:
+        status = from_reader(name, f"https://{DOMAIN}/?from={name}")
+        if status != "200":
+            raise Failure(f"{name}: https://{DOMAIN}/ answered {status}")
+    log = rb.user("podman", "logs", WEB["container"]).stdout
+    for name, net in READERS.items():
+        seen = {line.split()[0] for line in log.splitlines() if f"/?from={name} " in line}
+        if seen != {f"{net}.2"}:
+            raise Failure(f"nginx logged {name}'s request as from {seen or 'nowhere'}, not {net}.2")
+    # 6 questions a minute, 5 at once (nginx/nginx.conf): the 7th in a row is refused. An
+    # empty question is refused by the API (422) after nginx counted it, and costs no work.
+    ask = ["-X", "POST", "-H", "Content-Type: application/json", "-d", "{}"]
+    url = f"https://{DOMAIN}/api/v1/query"
+    first = [from_reader("reader-a", *ask, url) for _ in range(8)]
+    if first[:6] != ["422"] * 6 or "429" not in first[6:]:
+        raise Failure(
+            f"reader-a's 8 questions in a row answered {first}: expected 6 × 422, then 429"
+        )
+    other = from_reader("reader-b", *ask, url)
+    if other != "422":
+        raise Failure(f"reader-b, after reader-a was limited, answered {other}: expected 422")
+    rb.say(f"   reader-a: {' '.join(first)}; reader-b then: {other}")
+
+
 # Run inside the API container: its Python, its user, its read-only root and tmpfs /tmp.
 MODELS = """
 from experts_panel.language import detect_language
@@ -717,6 +778,10 @@ FIRST_BOOT: list[tuple[str, Callable[[], None]]] = [
     (f"https://{DOMAIN}/health answers through nginx", https_health),
     (f"http://{DOMAIN} redirects to https", http_redirects),
     ("the front end is served", front_end_served),
+    (
+        "readers elsewhere: nginx logs and rate-limits each by its own address",
+        readers_are_told_apart,
+    ),
     (
         "the embedded model and language detector work on the read-only root",
         models_on_read_only_root,
