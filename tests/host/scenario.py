@@ -624,9 +624,29 @@ ENTRYPOINT {json.dumps(["/opt/experts-panel/bin/python", "-c", SLEEPER + "time.s
 DROP_IN = ".config/systemd/user/experts-panel-api.service.d/50-host-test-rollback.conf"
 
 
+def install_host_images(folder: Path | str) -> subprocess.CompletedProcess[str]:
+    """The operator's update: install-host with the release's images, on the running stack."""
+    cmd = [str(CHECKOUT / "scripts/install-host"), "--no-packages", "--no-firewall"]
+    cmd += ["--domain", DOMAIN, "--email", EMAIL, "--acme-server", PEBBLE_DIRECTORY]
+    cmd += ["--acme-ca", PEBBLE_CA, "--images", str(folder)]
+    return rb.sh(cmd, check=False, timeout=ROLLBACK_START_TIMEOUT + 400, cwd="/root")
+
+
+def same_images_move_nothing() -> None:
+    """install-host --images with the images already running: loaded again, nothing restarted."""
+    before = {name: container_id(name) for name in CONTAINERS}
+    done = install_host_images(IMAGES)
+    if done.returncode != 0 or "moving the running stack to the loaded images" not in done.stdout:
+        raise Failure(f"install-host --images exited {done.returncode}: {done.stdout[-400:]!r}")
+    if (after := {name: container_id(name) for name in CONTAINERS}) != before:
+        raise Failure(f"the same images restarted containers: {before} -> {after}")
+    https_health()
+
+
 def auto_update_rolls_back() -> None:
-    """A never-healthy image loaded as :current; `podman auto-update` tries it and goes back to
-    the working image, with the data as it was."""
+    """A release whose API image never gets healthy, installed as the operator installs one
+    (install-host --images): podman auto-update tries it and goes back to the working image,
+    install-host says so and fails, and the data are as they were."""
     tag = f"{API['name']}:{API['tag']}"
     good = rb.user("podman", "image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
     if (
@@ -634,6 +654,24 @@ def auto_update_rolls_back() -> None:
         != good
     ):
         raise Failure("the API does not run the :current image before the update")
+    # The bad release: its API image saved as :current beside the working web image, then the
+    # tag put back on the working image, so only install-host's load brings the bad one in.
+    release = "/var/tmp/bad-release"
+    context = f"{release}/context"
+    rb.user("sh", "-c", 'mkdir -p "$1" && cat > "$1/Containerfile"', "sh", context, input=BAD_IMAGE)
+    rb.user("podman", "build", "--format", "docker", "--pull=never", "-q", "-t", tag, context)
+    rb.user(
+        "podman",
+        "save",
+        "--format",
+        "docker-archive",
+        "-o",
+        f"{release}/{API['name'].split('/')[-1]}.tar",
+        tag,
+        timeout=300,
+    )
+    rb.user("podman", "tag", good, tag)
+    rb.sh(["cp", str(IMAGES / "experts-panel-web.tar"), f"{release}/"])
     drop_in = home() / DROP_IN
     rb.user(
         "sh",
@@ -645,20 +683,23 @@ def auto_update_rolls_back() -> None:
     )
     rb.systemctl("daemon-reload")
     try:
-        context = "/var/tmp/bad-image"
-        rb.user(
-            "sh", "-c", 'mkdir -p "$1" && cat > "$1/Containerfile"', "sh", context, input=BAD_IMAGE
-        )
-        rb.user("podman", "build", "--format", "docker", "--pull=never", "-q", "-t", tag, context)
         started = time.monotonic()
-        out = rb.user("podman", "auto-update", timeout=ROLLBACK_START_TIMEOUT + 300).stdout
+        done = install_host_images(release)
         took = time.monotonic() - started
     finally:
         rb.user("rm", "-f", str(drop_in))
         rb.systemctl("daemon-reload")
-    rows = [line.split() for line in out.splitlines() if API["container"] in line]
+        rb.sh(["rm", "-rf", release])
+    # podman auto-update's report: a row per container, "(name)" after its id.
+    rows = [line.split() for line in done.stdout.splitlines() if f"({API['container']})" in line]
     if not rows or " ".join(rows[0][-2:]) != "rolled back":
-        raise Failure(f"podman auto-update did not roll the API back: {out.strip()!r}")
+        raise Failure(f"podman auto-update did not roll the API back: {done.stdout.strip()!r}")
+    said = "the new images did not get healthy, so podman auto-update put the previous ones back"
+    if done.returncode == 0 or said not in done.stderr + done.stdout:
+        raise Failure(
+            f"install-host exited {done.returncode} after the rollback without saying so: "
+            f"{(done.stderr or done.stdout)[-400:]!r}"
+        )
     now = rb.user("podman", "image", "inspect", "--format", "{{.Id}}", tag).stdout.strip()
     running = rb.user("podman", "inspect", "--format", "{{.Image}}", API["container"])
     if now != good or running.stdout.strip() != good:
@@ -675,8 +716,8 @@ def auto_update_rolls_back() -> None:
     rb.figure(
         "rollback_s",
         took,
-        f"`podman auto-update` with a never-healthy image: rolled back "
-        f"in {took:.1f} s (start allowance shortened to {ROLLBACK_START_TIMEOUT} s here)",
+        f"install-host --images with a never-healthy API image: rolled back, reported and "
+        f"failed in {took:.1f} s (start allowance shortened to {ROLLBACK_START_TIMEOUT} s here)",
     )
 
 
@@ -796,7 +837,11 @@ FIRST_BOOT: list[tuple[str, Callable[[], None]]] = [
         renewal_without_failed_requests,
     ),
     ("a killed API container comes back through systemd", killed_api_comes_back),
-    ("podman auto-update rolls a never-healthy image back", auto_update_rolls_back),
+    ("install-host --images with the running images restarts nothing", same_images_move_nothing),
+    (
+        "install-host --images with a never-healthy API image: rolled back, said, data intact",
+        auto_update_rolls_back,
+    ),
     ("no process of the stack runs as root", nothing_runs_as_root),
 ]
 
