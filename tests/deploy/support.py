@@ -13,7 +13,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 QUADLET = REPO / "quadlet"
 NGINX = REPO / "nginx"
-IN_ROOTFS = REPO / "tests" / "deploy" / "in-rootfs"
+IN_ROOTFS = REPO / "tests" / "lib" / "in-rootfs"
 SPEC: dict[str, Any] = json.loads((REPO / "images" / "spec.json").read_text())
 
 
@@ -36,7 +36,7 @@ def in_rootfs(
     ro_binds: dict[Path, str] | None = None,
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """Runs `cmd` as root in a throwaway overlay of `rootfs` (tests/deploy/in-rootfs)."""
+    """Runs `cmd` as root in a throwaway overlay of `rootfs` (tests/lib/in-rootfs)."""
     args = [str(IN_ROOTFS), str(rootfs)]
     for flag, table in (("--bind", binds), ("--ro-bind", ro_binds)):
         for src, dest in (table or {}).items():

@@ -532,7 +532,8 @@ BIN = QUADLET / "bin"
 def test_scripts_pass_shellcheck() -> None:
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is missing: tests/deploy/run installs it"
-    scripts = [*sorted(BIN.iterdir()), REPO / "tests" / "deploy" / "in-rootfs"]
+    lib = REPO / "tests" / "lib"
+    scripts = [*sorted(BIN.iterdir()), lib / "in-rootfs", lib / "trixie-rootfs"]
     run = subprocess.run([shellcheck, *map(str, scripts)], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout
 
