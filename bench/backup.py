@@ -46,6 +46,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+# The write load lives with the tests (tests/sqlite_load.py), which check backups under it.
+sys.path.insert(0, str(ROOT))
+from tests.sqlite_load import Commit, writer  # noqa: E402
+
 DEFAULT_CACHE = ROOT / ".cache" / "bench-backup"
 BACKUP = ROOT / "backup" / "experts-panel-backup"
 RESTORE = ROOT / "backup" / "experts-panel-restore"
@@ -154,69 +158,27 @@ def cached_database(cache: Path, rebuild: bool) -> Path:
 # --- the write load ----------------------------------------------------------------------
 
 
-def write_load(database: Path, out: Path, rate: float) -> None:
-    """The writer process: the API's pragmas, one ~1 kB row a commit in a table of its own (so
-    any database will do), one JSON line per commit with its start and end."""
-    from experts_panel.db.engine import BUSY_TIMEOUT_MS
-
-    stop = False
-
-    def on_term(_signum: int, _frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_term)
-    conn = sqlite3.connect(database, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    for pragma in (
-        f"busy_timeout = {BUSY_TIMEOUT_MS}",
-        "journal_mode = WAL",
-        "synchronous = NORMAL",
-    ):
-        conn.execute(f"PRAGMA {pragma}")
-    conn.execute("CREATE TABLE IF NOT EXISTS bench_load (id INTEGER PRIMARY KEY, text TEXT)")
-    with open(out, "w") as log_file:
-        n, started = 0, time.monotonic()
-        while not stop:
-            n += 1
-            t0 = time.time()
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO bench_load (text) VALUES (?)", ("load " * 200,))
-            conn.execute("COMMIT")
-            log_file.write(json.dumps([t0, time.time()]) + "\n")
-            log_file.flush()
-            time.sleep(max(0.0, started + n / rate - time.monotonic()))
-    conn.close()
-
-
 @dataclass
 class Load:
-    commits: list[tuple[float, float]]
+    commits: list[Commit]
 
     def worst(self, start: float = 0.0, end: float = float("inf")) -> float:
         """The longest commit that overlapped [start, end], in seconds."""
-        return max((b - a for a, b in self.commits if b >= start and a <= end), default=0.0)
+        return max(
+            (c.latency for c in self.commits if c.end >= start and c.start <= end), default=0.0
+        )
 
     def count(self, start: float, end: float) -> int:
-        return sum(1 for a, b in self.commits if a >= start and b <= end)
+        return sum(1 for c in self.commits if c.start >= start and c.end <= end)
 
 
 @contextmanager
 def writing(database: Path, rate: float, folder: Path) -> Iterator[Load]:
-    out = folder / f"load-{time.monotonic_ns()}.jsonl"
-    process = subprocess.Popen(
-        [sys.executable, __file__, "--writer", str(database), str(out), str(rate)]
-    )
+    """tests/sqlite_load.py's writer, the load tests/deploy checks backups under."""
     load = Load([])
-    try:
-        while not (out.exists() and out.read_text().count("\n") >= 3):
-            if process.poll() is not None:
-                raise SystemExit("the writer process stopped")
-            time.sleep(0.05)
+    with writer(database, folder / f"load-{time.monotonic_ns()}.jsonl", rate) as commits:
         yield load
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-    load.commits.extend(tuple(json.loads(line)) for line in out.read_text().splitlines())
+    load.commits.extend(commits)
 
 
 # --- measurements ------------------------------------------------------------------------
@@ -315,12 +277,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="runs of the idle backup, restore")
     parser.add_argument("--rate", type=float, default=10.0, help="commits a second under load")
     parser.add_argument("--timeout", type=float, default=60.0, help="give a copy this long")
-    parser.add_argument("--writer", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--stepwise", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.writer:
-        write_load(Path(args.writer[0]), Path(args.writer[1]), float(args.writer[2]))
-        return
     if args.stepwise:
         stepwise_child(Path(args.stepwise[0]), Path(args.stepwise[1]))
         return

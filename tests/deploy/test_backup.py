@@ -6,7 +6,6 @@ settings in the environment. The full-disk and read-only cases mount a small tmp
 private mount namespace (`unshare`), so no mount outlives a test.
 
 This file is also a program, for the processes the tests start beside the scripts:
-    python test_backup.py writer DB OUT RATE     commits posts at RATE a second
     python test_backup.py crash-with-wal DB N    commits N rows and dies without closing
     python test_backup.py mounted SPEC DIR SEED -- COMMAND...
 """
@@ -26,15 +25,17 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.sqlite_load import Commit
 
 ROOT = Path(__file__).resolve().parents[2]
 BACKUP = ROOT / "backup" / "experts-panel-backup"
@@ -313,39 +314,16 @@ def corrupt_pages(path: Path) -> None:
 # --- under a write load --------------------------------------------------------------------
 
 
-@dataclass
-class Commit:
-    id: int
-    start: float
-    end: float
-
-    @property
-    def latency(self) -> float:
-        return self.end - self.start
-
-
-@contextmanager
-def writer(database: Path, out: Path, rate: float = WRITE_RATE) -> Iterator[list[Commit]]:
-    """A process committing one post per transaction `rate` times a second, as the API
+def writer(
+    database: Path, out: Path, rate: float = WRITE_RATE
+) -> AbstractContextManager[list[Commit]]:
+    """A process committing one row per transaction `rate` times a second, as the API
     would, for as long as the block runs; the list fills with its commits when it ends."""
-    process = subprocess.Popen(
-        [sys.executable, __file__, "writer", str(database), str(out), str(rate)],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    commits: list[Commit] = []
-    try:
-        deadline = time.monotonic() + 30
-        while not (out.exists() and out.read_text().count("\n") >= 3):
-            assert process.poll() is None, process.stderr.read() if process.stderr else ""
-            assert time.monotonic() < deadline, "the writer did not start"
-            time.sleep(0.05)
-        yield commits
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, err = process.communicate(timeout=30)
-    assert process.returncode == 0, err
-    commits.extend(Commit(**json.loads(line)) for line in out.read_text().splitlines())
+    # Imported here, not at the top: this file also runs as a script (its helper processes),
+    # without the repository on sys.path.
+    from tests.sqlite_load import writer as load
+
+    return load(database, out, rate)
 
 
 def test_backup_under_a_write_load(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
@@ -423,45 +401,6 @@ def test_latency_probe_sees_a_held_writer(stack: Stack) -> None:
         conn.close()
         time.sleep(0.3)
     assert max(c.latency for c in commits) > MAX_COMMIT_LATENCY_S
-
-
-def write_load(database: Path, out: Path, rate: float) -> None:
-    """The writer process: the API's pragmas (experts_panel.db.engine), one row a commit,
-    `rate` commits a second (0: no pause at all); one JSON line per commit."""
-    from experts_panel.db.engine import BUSY_TIMEOUT_MS
-
-    stop = False
-
-    def on_term(_signum: int, _frame: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, on_term)
-    conn = sqlite3.connect(database, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    # A table of its own, so the rows the copy must hold are easy to name.
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS probe_rows (id INTEGER PRIMARY KEY, text TEXT NOT NULL)"
-    )
-    filler = "probe " * (300 if rate else 10)
-    with open(out, "w") as log:
-        n = 0
-        started = time.monotonic()
-        while not stop:
-            n += 1
-            t0 = time.time()
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("INSERT INTO probe_rows (id, text) VALUES (?, ?)", (n, filler))
-            conn.execute("COMMIT")
-            t1 = time.time()
-            log.write(json.dumps({"id": n, "start": t0, "end": t1}) + "\n")
-            if rate:
-                log.flush()
-                time.sleep(max(0.0, started + n / rate - time.monotonic()))
-    conn.close()
 
 
 # --- retention -----------------------------------------------------------------------------
@@ -879,9 +818,7 @@ def test_script_names_agree_with_the_spec() -> None:
 
 def main(argv: list[str]) -> None:
     role = argv[0]
-    if role == "writer":
-        write_load(Path(argv[1]), Path(argv[2]), float(argv[3]))
-    elif role == "crash-with-wal":
+    if role == "crash-with-wal":
         crash_with_wal(Path(argv[1]), int(argv[2]))
     elif role == "mounted":
         split = argv.index("--")
