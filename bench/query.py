@@ -1630,15 +1630,17 @@ async def many_streams(
 ) -> tuple[list[StreamResult], float]:
     """`streams` concurrent queries, all sent at once, through `client` (h11 or httpx)."""
     questions = [EMBEDDED_QUESTIONS[i % len(EMBEDDED_QUESTIONS)] for i in range(streams)]
-    host, port = url.removeprefix("http://").rsplit(":", 1)
+    if client == "h11":
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        started = time.perf_counter()
+        async with asyncio.timeout(timeout_s):
+            results = await asyncio.gather(*(h11_stream(host, int(port), q) for q in questions))
+        return list(results), time.perf_counter() - started
     limits = httpx.Limits(max_connections=streams + 10, max_keepalive_connections=streams + 10)
     async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), limits=limits) as pool:
         started = time.perf_counter()
         async with asyncio.timeout(timeout_s):
-            if client == "h11":
-                results = await asyncio.gather(*(h11_stream(host, int(port), q) for q in questions))
-            else:
-                results = await asyncio.gather(*(httpx_stream(pool, url, q) for q in questions))
+            results = await asyncio.gather(*(httpx_stream(pool, url, q) for q in questions))
         return list(results), time.perf_counter() - started
 
 

@@ -326,6 +326,18 @@ def writer(
     return load(database, out, rate)
 
 
+def written_ids(copy: Path) -> set[int]:
+    """The ids of the writer's rows in a sound copy of the database."""
+    from tests.sqlite_load import TABLE  # not at the top: see writer()
+
+    assert integrity(copy) == ["ok"]
+    conn = sqlite3.connect(copy)
+    try:
+        return {row[0] for row in conn.execute(f"SELECT id FROM {TABLE}")}
+    finally:
+        conn.close()
+
+
 def test_backup_under_a_write_load(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
     with writer(stack.database, stack.backups.parent / "commits.jsonl") as commits:
         time.sleep(1.0)  # commits before the backup, to compare with
@@ -351,11 +363,7 @@ def test_backup_under_a_write_load(stack: Stack, capsys: pytest.CaptureFixture[s
     # The writer kept committing while the backup ran, not only before and after it.
     assert len(during) >= max(1, int((ended - began) * WRITE_RATE * 0.5))
 
-    copy = unpack(made, stack.backups.parent / "copy.db")
-    assert integrity(copy) == ["ok"]
-    conn = sqlite3.connect(copy)
-    in_copy = {row[0] for row in conn.execute("SELECT id FROM probe_rows")}
-    conn.close()
+    in_copy = written_ids(unpack(made, stack.backups.parent / "copy.db"))
     # Every row committed before the backup began is in it.
     assert {c.id for c in before} <= in_copy
     assert len(before) >= 5
@@ -384,11 +392,7 @@ def test_backup_finishes_under_a_writer_that_never_pauses(
             f"{len(during)} commits inside it"
         )
     assert len(during) > 100  # the writer really kept committing meanwhile
-    copy = unpack(made, stack.backups.parent / "copy.db")
-    assert integrity(copy) == ["ok"]
-    conn = sqlite3.connect(copy)
-    in_copy = {row[0] for row in conn.execute("SELECT id FROM probe_rows")}
-    conn.close()
+    in_copy = written_ids(unpack(made, stack.backups.parent / "copy.db"))
     assert {c.id for c in before} <= in_copy
 
 

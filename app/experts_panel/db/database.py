@@ -64,7 +64,7 @@ class Database:
         try:
             if self._watch is None:
                 self._watch = sqlite3.connect(
-                    f"{self.path.resolve().as_uri()}?mode=rw",
+                    self._file_uri(),
                     uri=True,
                     timeout=0,
                     check_same_thread=False,
@@ -74,8 +74,12 @@ class Database:
             return None
         return version
 
+    def _file_uri(self) -> str:
+        """The file, opened read-write but never created (a missing file is an error)."""
+        return f"{self.path.resolve().as_uri()}?mode=rw"
+
     def _probe_file(self) -> None:
-        conn = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=5)
+        conn = sqlite3.connect(self._file_uri(), uri=True, timeout=5)
         try:
             conn.execute("SELECT count(*) FROM schema_migrations").fetchone()
         finally:
