@@ -130,6 +130,7 @@ def serve(
 
 def _serve(settings: Settings) -> None:
     from experts_panel.api.app import create_app
+    from experts_panel.in_use import InUseError, serving
     from experts_panel.server import ServeError, bind_socket
     from experts_panel.server import serve as serve_app
 
@@ -145,9 +146,12 @@ def _serve(settings: Settings) -> None:
         finally:
             await database.close()
 
+    # Held from before the migration until the process ends, so `demo` never recreates the
+    # file this service has open (see in_use.py).
     try:
-        asyncio.run(main())
-    except ServeError as exc:
+        with serving(settings.database_path):
+            asyncio.run(main())
+    except (ServeError, InUseError) as exc:
         fail(str(exc))
 
 
@@ -551,12 +555,13 @@ def demo(
     import os
 
     from experts_panel.demo import DEMO_DATABASE_URL, DemoError, build_demo
+    from experts_panel.in_use import InUseError
 
     overrides = {} if os.environ.get("DATABASE_URL") else {"DATABASE_URL": DEMO_DATABASE_URL}
     settings = settings_or_exit(overrides)
     try:
         summaries = asyncio.run(build_demo(settings))
-    except (DemoError, ImportFailed, MigrationError) as exc:
+    except (DemoError, ImportFailed, MigrationError, InUseError) as exc:
         fail(str(exc))
     for posts, found in summaries:
         _print_post_summary(posts)

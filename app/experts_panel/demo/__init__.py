@@ -11,6 +11,7 @@ from experts_panel.comments import CommentImportSummary, import_comments
 from experts_panel.db.database import Database
 from experts_panel.db.migrations import read_state
 from experts_panel.importer import PostImportSummary, import_posts
+from experts_panel.in_use import recreating
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
 from experts_panel.retrieval.indexer import index_expert
 from experts_panel.settings import Settings
@@ -63,22 +64,27 @@ def _refuse_foreign_database(path: Path, demo_ids: set[str]) -> None:
 async def build_demo(
     settings: Settings,
 ) -> list[tuple[PostImportSummary, CommentImportSummary]]:
+    """Delete the database file and make it again from the bundled experts. Refused (raises
+    `InUseError`) while a service is using the file: it would go on reading the deleted one."""
     experts = demo_experts()
     path = settings.database_path
-    _refuse_foreign_database(path, {e.expert_id for e in experts})
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    database, _ = await Database.open(settings)
-    summaries = []
-    try:
-        async with database.write() as conn:
+    with recreating(path):
+        _refuse_foreign_database(path, {e.expert_id for e in experts})
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        database, _ = await Database.open(settings)
+        summaries = []
+        try:
+            async with database.write() as conn:
+                for expert in experts:
+                    posts = await import_posts(
+                        conn, expert.export, expert.expert_id, expert.username
+                    )
+                    found = await import_comments(conn, expert.comments, expert.expert_id)
+                    summaries.append((posts, found))
+            embedder = UniversalSentenceEncoder()
             for expert in experts:
-                posts = await import_posts(conn, expert.export, expert.expert_id, expert.username)
-                found = await import_comments(conn, expert.comments, expert.expert_id)
-                summaries.append((posts, found))
-        embedder = UniversalSentenceEncoder()
-        for expert in experts:
-            await index_expert(database, expert.expert_id, embedder)
-    finally:
-        await database.close()
+                await index_expert(database, expert.expert_id, embedder)
+        finally:
+            await database.close()
     return summaries
