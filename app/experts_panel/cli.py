@@ -155,6 +155,15 @@ def _serve(settings: Settings) -> None:
         fail(str(exc))
 
 
+def local_url(host: str, port: int) -> str:
+    """Where the service listening on HOST is reached from this machine: a wildcard address
+    through loopback."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}/"
+
+
 @app.command("healthcheck")
 def healthcheck_command(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 5.0,
@@ -163,11 +172,7 @@ def healthcheck_command(
     import httpx
 
     settings = settings_or_exit()
-    # The service listens on API_HOST; a wildcard address is reached through loopback.
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(settings.API_HOST, settings.API_HOST)
-    if ":" in host:
-        host = f"[{host}]"
-    url = f"http://{host}:{settings.API_PORT}/health"
+    url = f"{local_url(settings.API_HOST, settings.API_PORT)}health"
     try:
         response = httpx.get(url, timeout=timeout)
     except httpx.HTTPError as exc:
@@ -551,28 +556,41 @@ def demo(
         bool, typer.Option("--serve/--no-serve", help="Serve once the demo is imported.")
     ] = True,
 ) -> None:
-    """Recreate the demo database (default ./data/demo.db) from the bundled experts and serve."""
+    """Recreate the demo database (default ./data/demo.db) from the bundled experts and serve
+    it with the built front end (STATIC_DIR, else frontend/dist of this checkout)."""
     import os
 
     from experts_panel.demo import DEMO_DATABASE_URL, DemoError, build_demo
+    from experts_panel.demo.front_end import find_front_end, not_found, package_checkout
     from experts_panel.in_use import InUseError
 
     overrides = {} if os.environ.get("DATABASE_URL") else {"DATABASE_URL": DEMO_DATABASE_URL}
+    cwd, checkout = Path.cwd(), package_checkout()
+    found = None if os.environ.get("STATIC_DIR") else find_front_end(cwd, checkout)
+    if serve_after and found is not None:
+        overrides["STATIC_DIR"] = str(found)
     settings = settings_or_exit(overrides)
+    static = settings.STATIC_DIR
+    if serve_after and static is not None and not (static / "index.html").is_file():
+        fail(f"STATIC_DIR={static}: no index.html there; build the front end (./scripts/setup)")
     try:
         summaries = asyncio.run(build_demo(settings))
     except (DemoError, ImportFailed, MigrationError, InUseError) as exc:
         fail(str(exc))
-    for posts, found in summaries:
+    for posts, found_comments in summaries:
         _print_post_summary(posts)
-        _print_comment_summary(found)
+        _print_comment_summary(found_comments)
     out.print(f"demo database: {settings.database_path}", highlight=False)
-    if serve_after:
-        out.print(
-            f"serving on http://{settings.API_HOST}:{settings.API_PORT} (Ctrl+C stops)",
-            highlight=False,
-        )
-        _serve(settings)
+    if not serve_after:
+        return
+    url = local_url(settings.API_HOST, settings.API_PORT)
+    if static is not None:
+        out.print(f"front end: {static.resolve()}", highlight=False)
+        out.print(f"open {url} (Ctrl+C stops)", highlight=False)
+    else:
+        err.print(f"warning: {not_found(cwd, checkout)}", highlight=False)
+        out.print(f"open {url}api/docs for the API (Ctrl+C stops)", highlight=False)
+    _serve(settings)
 
 
 def main() -> None:
