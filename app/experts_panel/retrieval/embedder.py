@@ -51,9 +51,12 @@ class UniversalSentenceEncoder:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         with self._lock:
             raw = self._model.encode([t[:EMBED_CHARS] for t in texts])
-        vectors = np.asarray(raw, dtype=np.float32).reshape(len(texts), self.dimensions)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        normalised: Vectors = vectors / np.maximum(norms, 1e-12)
+        # Both operands named float32, as they are at run time: numpy 2.5's stubs type an array
+        # made from an untyped value, and np.maximum's result, with any dtype, and a quotient
+        # with such an operand as float64.
+        vectors: Vectors = np.asarray(raw, dtype=np.float32).reshape(len(texts), self.dimensions)
+        norms: Vectors = np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        normalised: Vectors = vectors / norms
         return normalised
 
 
