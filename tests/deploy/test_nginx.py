@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,7 +242,10 @@ class Web:
         raise AssertionError("no nginx master process")
 
     def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
+        # No process left in the group when the namespace or nginx failed to start: the
+        # caller's report of that failure must not be replaced by this one.
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
         self.process.wait(timeout=20)
 
 
@@ -282,7 +285,11 @@ def start_web(rootfs: Path, folder: Path, certs: Path, ca: Path | None) -> Web:
             break
         time.sleep(0.05)
     web.stop()
-    raise AssertionError(f"nginx or the stand-in API did not start:\n{log.read_text()}")
+    # The log holds the output of every command of the start, unshare's and ip's included.
+    raise AssertionError(
+        f"nginx or the stand-in API did not start (exit status {process.returncode}):\n"
+        f"{log.read_text()}"
+    )
 
 
 @pytest.fixture(scope="module")
