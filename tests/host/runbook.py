@@ -147,11 +147,13 @@ class Runbook:
         input: str | None = None,
         timeout: float = 120,
         env_file: bool = False,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """CMD as the operator's user, inside that user's systemd manager (like a login).
-        With env_file, the settings file is read as the units read it (EnvironmentFile=)."""
+        """CMD as the operator's user, inside that user's systemd manager (like a login), in
+        CWD (the user's home unless given). With env_file, the settings file is read as the
+        units read it (EnvironmentFile=)."""
         run = ["systemd-run", "--user", f"--machine={USER}@", "--pipe", "--wait", "--quiet"]
-        run += ["--collect", f"--working-directory={home()}"]
+        run += ["--collect", f"--working-directory={cwd or home()}"]
         if env_file:
             run.append(f"--property=EnvironmentFile={home() / ENV_FILE}")
         return self.sh([*run, "--", *cmd], check=check, input=input, timeout=timeout)
@@ -254,12 +256,22 @@ def issuer(cert: dict[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for rdn in cert["issuer"] for k, v in rdn)
 
 
-def https_get(path: str, cafile: Path, timeout: float = 10) -> tuple[int, bytes]:
-    """GET https://DOMAIN/PATH on a new connection, the certificate verified."""
+def tls_context(cafile: Path, check_name: bool) -> ssl.SSLContext:
+    """Verifies the served certificate against CAFILE, and its name unless told not to (the
+    compose stack's self-signed placeholder names no host)."""
     context = ssl.create_default_context(cafile=str(cafile))
-    conn = http.client.HTTPSConnection("127.0.0.1", 443, context=context, timeout=timeout)
+    context.check_hostname = check_name
+    return context
+
+
+def https_get(
+    path: str, cafile: Path, timeout: float = 10, port: int = 443, check_name: bool = True
+) -> tuple[int, bytes]:
+    """GET https://DOMAIN/PATH on a new connection, the certificate verified."""
+    context = tls_context(cafile, check_name)
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=timeout)
     conn.sock = context.wrap_socket(
-        socket.create_connection(("127.0.0.1", 443), timeout=timeout), server_hostname=DOMAIN
+        socket.create_connection(("127.0.0.1", port), timeout=timeout), server_hostname=DOMAIN
     )
     try:
         conn.request("GET", path, headers={"Host": DOMAIN})
@@ -275,10 +287,10 @@ def experts_via_cli() -> list[dict[str, Any]]:
     return sorted(({"id": r["id"], "posts": r["posts"]} for r in rows), key=lambda r: r["id"])
 
 
-def experts_via_https(cafile: Path) -> list[str]:
-    status, body = https_get("/api/v1/experts", cafile)
+def experts_via_https(cafile: Path, port: int = 443, check_name: bool = True) -> list[str]:
+    status, body = https_get("/api/v1/experts", cafile, port=port, check_name=check_name)
     if status != 200:
-        raise Failure(f"https://{DOMAIN}/api/v1/experts answered {status}: {body[:200]!r}")
+        raise Failure(f"https://{DOMAIN}:{port}/api/v1/experts answered {status}: {body[:200]!r}")
     return sorted(e["id"] for e in json.loads(body))
 
 
@@ -322,12 +334,14 @@ def uids(pid: int) -> list[str]:
 QUESTION = "How do I back up a SQLite database while the service keeps running?"
 
 
-def stream_query(cafile: Path) -> list[tuple[float, dict[str, Any]]]:
+def stream_query(
+    cafile: Path, port: int = 443, check_name: bool = True
+) -> list[tuple[float, dict[str, Any]]]:
     """POST the question through nginx; each `data:` event with its arrival (wall clock)."""
-    context = ssl.create_default_context(cafile=str(cafile))
-    conn = http.client.HTTPSConnection("127.0.0.1", 443, context=context, timeout=120)
+    context = tls_context(cafile, check_name)
+    conn = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=120)
     conn.sock = context.wrap_socket(
-        socket.create_connection(("127.0.0.1", 443), timeout=120), server_hostname=DOMAIN
+        socket.create_connection(("127.0.0.1", port), timeout=120), server_hostname=DOMAIN
     )
     body = json.dumps({"query": QUESTION})
     headers = {"Host": DOMAIN, "Content-Type": "application/json", "Accept": "text/event-stream"}
@@ -354,24 +368,36 @@ def sent_at(event: dict[str, Any]) -> float:
 # --- Diagnostics ----------------------------------------------------------------------------
 
 
+def _save(name: str, cmd: list[str]) -> None:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+        (OUT / name).write_text(done.stdout + done.stderr)
+    except Exception as exc:  # diagnostics must not hide the result
+        (OUT / name).write_text(f"{cmd}: {exc}\n")
+
+
+_logs_saved: set[str] = set()
+
+
+def save_container_logs(suffix: str) -> None:
+    """The stack's containers and their logs, once a boot: the compose step saves the units'
+    before it stops them, since the same names are then the compose stack's."""
+    if suffix in _logs_saved:
+        return
+    _logs_saved.add(suffix)
+    run = ["systemd-run", "--user", f"--machine={USER}@", "--pipe", "--wait", "--quiet"]
+    _save(f"podman-ps{suffix}.log", [*run, "podman", "ps", "--all"])
+    for name in CONTAINERS:
+        _save(f"logs-{name}{suffix}.log", [*run, "podman", "logs", "--timestamps", name])
+
+
 def collect(suffix: str) -> None:
     """What a failure needs for its explanation, written whatever the result."""
-
-    def save(name: str, cmd: list[str]) -> None:
-        try:
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
-            (OUT / name).write_text(done.stdout + done.stderr)
-        except Exception as exc:  # diagnostics must not hide the result
-            (OUT / name).write_text(f"{cmd}: {exc}\n")
-
     journal = ["journalctl", "-b", "--no-pager", "-o", "short-monotonic"]
-    save(f"journal{suffix}.log", journal)
+    _save(f"journal{suffix}.log", journal)
     try:
         uid = account().pw_uid
     except KeyError:
         return  # the install never made the user
-    run = ["systemd-run", "--user", f"--machine={USER}@", "--pipe", "--wait", "--quiet"]
-    save(f"journal-user{suffix}.log", [*journal, f"_UID={uid}"])
-    save(f"podman-ps{suffix}.log", [*run, "podman", "ps", "--all"])
-    for name in CONTAINERS:
-        save(f"logs-{name}{suffix}.log", [*run, "podman", "logs", "--timestamps", name])
+    _save(f"journal-user{suffix}.log", [*journal, f"_UID={uid}"])
+    save_container_logs(suffix)
