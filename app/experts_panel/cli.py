@@ -21,9 +21,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from experts_panel.comments import CommentImportSummary, import_comments
-from experts_panel.db.database import Database
+from experts_panel.db.database import Database, is_locked
+from experts_panel.db.engine import BUSY_TIMEOUT_MS
 from experts_panel.db.migrations import MigrationError, migrate
 from experts_panel.experts import (
     ExpertError,
@@ -73,6 +75,24 @@ def settings_or_exit(overrides: dict[str, str] | None = None) -> Settings:
     return settings
 
 
+def run_writing(settings: Settings, main: Callable[[], Awaitable[T]], outcome: str) -> T:
+    """Run a command that writes; another writer that outlasts the wait is one line, not a
+    traceback. `outcome` says what became of the work (kept, or nothing imported)."""
+
+    async def run_main() -> T:
+        return await main()
+
+    try:
+        return asyncio.run(run_main())
+    except DBAPIError as exc:
+        if not is_locked(exc):
+            raise
+        fail(
+            f"another process kept the database locked for more than "
+            f"{settings.WRITE_WAIT_SECONDS:g} s (WRITE_WAIT_SECONDS); {outcome}"
+        )
+
+
 def run(coro_factory: Callable[[], Awaitable[T]]) -> T:
     async def main() -> T:
         return await coro_factory()
@@ -80,9 +100,12 @@ def run(coro_factory: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-async def open_database(settings: Settings) -> Database:
+async def open_database(settings: Settings, busy_timeout_ms: int | None = None) -> Database:
+    """Migrate and connect; a command's writes wait `WRITE_WAIT_SECONDS` for other writers."""
+    if busy_timeout_ms is None:
+        busy_timeout_ms = int(settings.WRITE_WAIT_SECONDS * 1000)
     try:
-        database, report = await Database.open(settings)
+        database, report = await Database.open(settings, busy_timeout_ms)
     except MigrationError as exc:
         fail(str(exc))
     if report.applied:
@@ -140,7 +163,8 @@ def _serve(settings: Settings) -> None:
         fail(str(exc))
 
     async def main() -> None:
-        database = await open_database(settings)
+        # The service's own writes are queued and retried; its readers never wait long.
+        database = await open_database(settings, BUSY_TIMEOUT_MS)
         try:
             await serve_app(create_app(settings, database), settings.API_HOST, settings.API_PORT)
         finally:
@@ -286,7 +310,7 @@ def import_command(
             await database.close()
 
     try:
-        posts, found = asyncio.run(main())
+        posts, found = run_writing(settings, main, "nothing was imported")
     except (ImportFailed, ExpertError) as exc:
         fail(f"{exc} (nothing was imported)")
     if as_json:
@@ -340,7 +364,7 @@ def index_command(
         finally:
             await database.close()
 
-    reports = asyncio.run(main())
+    reports = run_writing(settings, main, "the batches done are kept: run it again")
     for report in reports:
         out.print(
             f"{report.expert_id}: {report.searchable_updated} posts made searchable, "
@@ -399,7 +423,7 @@ def analyze_drift_command(
     from experts_panel.llm.types import ModelError
 
     try:
-        report, usage = asyncio.run(main())
+        report, usage = run_writing(settings, main, "the posts done are kept: run it again")
     except ModelError as exc:
         fail(f"the model failed, analysis stopped (what was done is kept): {exc}")
     out.print(
@@ -502,7 +526,7 @@ def experts_rename(
             await database.close()
 
     try:
-        asyncio.run(main())
+        run_writing(settings, main, "nothing was changed")
     except ExpertError as exc:
         fail(str(exc))
     out.print(f"expert {expert_id} is now {name.strip()!r}", highlight=False)
@@ -529,7 +553,7 @@ def experts_remove(
             await database.close()
 
     try:
-        count = asyncio.run(main())
+        count = run_writing(settings, main, "nothing was removed")
     except ExpertError as exc:
         fail(str(exc))
     out.print(f"removed expert {expert_id} and its {count} posts", highlight=False)

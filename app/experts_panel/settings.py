@@ -52,6 +52,12 @@ class Settings(BaseModel):
         description="Where the service puts the backup it takes before a schema migration. "
         "Default: a `backups` folder beside the database file.",
     )
+    WRITE_WAIT_SECONDS: Annotated[float, Field(gt=0, le=86_400)] = Field(
+        default=600.0,
+        description="Seconds a command (`import`, `index`, `analyze-drift`, `experts`) waits "
+        "for another process's write (an import holds the file for its whole run) before it "
+        "gives up with an error.",
+    )
     OPENROUTER_API_KEY: SecretStr | None = Field(
         default=None,
         description="Key for OpenRouter or another OpenAI-compatible endpoint. Unset: the "

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -95,21 +96,26 @@ class Server:
         return self.process.returncode
 
 
-def start_server(db_path: Path, **extra_env: str) -> Server:
+def start_server(db_path: Path, log: Path | None = None, **extra_env: str) -> Server:
+    """A server on a free port. Its output goes to a pipe for the test to read, or to `log`
+    when it may write more than a pipe holds (a full pipe would stop the server)."""
     port = free_port()
     env = cli_env(db_path, API_HOST="127.0.0.1", API_PORT=str(port), **extra_env)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "experts_panel.cli", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with open(log, "w") if log is not None else contextlib.nullcontext() as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "experts_panel.cli", "serve"],
+            env=env,
+            stdout=subprocess.PIPE if log_file is None else log_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             output = process.stdout.read() if process.stdout else ""
+            if log is not None:
+                output = log.read_text()
             raise RuntimeError(f"server exited with {process.returncode}: {output}")
         try:
             httpx.get(f"{url}/health", timeout=1)

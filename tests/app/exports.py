@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -73,3 +74,57 @@ def chat(
 def write(path: Path, payload: Any) -> Path:
     path.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
     return path
+
+
+WORDS = (
+    *("sqlite", "backup", "wal", "checkpoint", "restore", "podman", "nginx", "deploy"),
+    *("budget", "tokens", "model", "answer", "бэкап", "модель", "ответ", "поиск"),
+    *("индекс", "сервер", "копия", "запрос", "данные", "контекст"),
+)
+
+
+def large_channel(
+    folder: Path, posts: int, comments_per_post: int, seed: int = 11
+) -> tuple[Path, Path]:
+    """A channel of `posts` posts and its discussion group, with every post's automatic copy
+    and `comments_per_post` comments under it: exports big enough that importing them takes
+    seconds, written without holding both whole in memory."""
+    rng = random.Random(seed)
+    channel_messages: list[dict[str, Any]] = []
+    group_messages: list[dict[str, Any]] = []
+    group_id = 0
+    for i in range(1, posts + 1):
+        text = f"Post {i}: " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 60)))
+        post = message(i, at(i * 30), text)
+        channel_messages.append(post)
+        group_id += 1
+        copy_id = group_id
+        group_messages.append(
+            message(
+                copy_id,
+                at(i * 30) + timedelta(seconds=2),
+                text,
+                forwarded_from="Channel",
+                forwarded_from_id="channel1000000001",
+            )
+        )
+        for k in range(comments_per_post):
+            group_id += 1
+            group_messages.append(
+                message(
+                    group_id,
+                    at(i * 30 + k + 1),
+                    " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 20))),
+                    author=f"Reader {k}",
+                    author_id=f"user{k}",
+                    reply_to_message_id=copy_id,
+                )
+            )
+    channel = write(folder / "channel.json", chat(channel_messages))
+    group = write(
+        folder / "group.json",
+        chat(
+            group_messages, name="Channel Chat", chat_type="public_supergroup", chat_id=1500000005
+        ),
+    )
+    return channel, group

@@ -55,6 +55,7 @@ def test_the_pipeline_runs_on_the_model_and_counts_tokens(
     assert body["usage"]["model_calls"] == len(fake_openai.requests)
     assert body["usage"]["prompt_tokens"] > 0
     assert all(r.headers["authorization"] == "Bearer sk-test-key" for r in fake_openai.requests)
+    assert server.stop() == 0  # usage is written by a queue of its own, at the latest here
     conn = sqlite3.connect(demo_path)
     spent = conn.execute("SELECT model_calls, prompt_tokens FROM token_usage").fetchone()
     assert spent == (body["usage"]["model_calls"], body["usage"]["prompt_tokens"])

@@ -113,6 +113,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             yield
         finally:
             warm_up.cancel()
+            await app.state.services.usage.close()
             if client is not None:
                 await client.aclose()
             if owned:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from experts_panel.db.engine import create_engine
+from experts_panel.db.engine import BEGIN_IMMEDIATE, BUSY_TIMEOUT_MS, create_engine
 from experts_panel.db.migrations import MigrationReport, migrate
 from experts_panel.settings import Settings
 
@@ -26,10 +26,16 @@ class Database:
         self._watch: sqlite3.Connection | None = None
 
     @classmethod
-    async def open(cls, settings: Settings) -> tuple[Database, MigrationReport]:
-        """Migrate the file named by `DATABASE_URL` (raises `MigrationError`), then connect."""
+    async def open(
+        cls, settings: Settings, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> tuple[Database, MigrationReport]:
+        """Migrate the file named by `DATABASE_URL` (raises `MigrationError`), then connect.
+
+        `busy_timeout_ms`: how long a write waits for another process's to end before failing.
+        """
         report = await asyncio.to_thread(migrate, settings.database_path, settings.backup_dir)
-        return cls(create_engine(settings.DATABASE_URL), settings.database_path), report
+        engine = create_engine(settings.DATABASE_URL, busy_timeout_ms)
+        return cls(engine, settings.database_path), report
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -38,9 +44,15 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
-        async with self.engine.begin() as conn:
-            yield conn
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        It takes SQLite's write lock at its start, waiting up to the busy timeout while
+        another connection or process holds it, so nothing it reads can change under it.
+        """
+        async with self.engine.connect() as conn:
+            await conn.execution_options(**{BEGIN_IMMEDIATE: True})
+            async with conn.begin():
+                yield conn
 
     async def ping(self) -> None:
         """Raise unless the database file can be opened and read right now.
@@ -90,6 +102,14 @@ class Database:
             self._watch.close()
             self._watch = None
         await self.engine.dispose()
+
+
+def is_locked(exc: BaseException) -> bool:
+    """Whether `exc` is SQLite's "another writer holds the lock" (after the busy timeout)."""
+    orig = getattr(exc, "orig", exc)
+    return isinstance(orig, sqlite3.OperationalError) and (
+        "locked" in str(orig) or "busy" in str(orig)
+    )
 
 
 async def fetch_all(

@@ -7,11 +7,17 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+# How long a statement waits for another connection's write lock before it fails. The service
+# keeps it short: its only writes (token usage) are retried by a queue of their own. The
+# commands that write in batches wait as long as `WRITE_WAIT_SECONDS` says.
 BUSY_TIMEOUT_MS = 10_000
 
+# The execution option that makes a transaction a writer's from its first statement.
+BEGIN_IMMEDIATE = "experts_panel_begin_immediate"
 
-def create_engine(database_url: str) -> AsyncEngine:
-    engine = create_async_engine(database_url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+def create_engine(database_url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> AsyncEngine:
+    engine = create_async_engine(database_url, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -20,7 +26,7 @@ def create_engine(database_url: str) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         # 8 MiB of page cache per connection: a busy server holds up to 15 of them.
@@ -29,6 +35,10 @@ def create_engine(database_url: str) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A deferred transaction that has read and then writes cannot wait for the lock: if
+        # another process writes first, SQLite fails it at once ("database is locked") and
+        # the busy timeout never applies. A writer takes the lock at BEGIN, where it waits.
+        immediate = connection.get_execution_options().get(BEGIN_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine

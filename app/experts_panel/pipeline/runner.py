@@ -89,9 +89,11 @@ class Services:
     # keeps the loop free to greet new readers at once, who then wait their turn.
     query_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
     experts: ExpertCatalog = field(init=False)
+    usage: budget.UsageLedger = field(init=False)
 
     def __post_init__(self) -> None:
         self.experts = ExpertCatalog(self.database)
+        self.usage = budget.UsageLedger(self.database)
 
 
 async def choose_model(services: Services, language: str) -> tuple[Model, list[str]]:
@@ -101,7 +103,7 @@ async def choose_model(services: Services, language: str) -> tuple[Model, list[s
         return embedded, []
     settings = services.settings
     limit = settings.DAILY_TOKEN_BUDGET
-    if limit and await budget.spent_today(services.database) >= limit:
+    if limit and await services.usage.spent_today() >= limit:
         return embedded, [text(language, "budget_spent", model=settings.MODEL_REDUCE)]
     from experts_panel.llm.openrouter import OpenRouterModel
 
@@ -203,7 +205,8 @@ async def run_query(
         try:
             await asyncio.gather(*(one(e) for e in experts))
         finally:
-            await budget.record(services.database, total)
+            # Queued, not written here: another process may hold the write lock for minutes.
+            services.usage.add(total)
     result = MultiExpertQueryResponse(
         query=request.query,
         expert_responses=[responses[e.id] for e in experts if e.id in responses],

@@ -1,0 +1,212 @@
+"""Writers in other processes never make a reader fail, and every writer gets its turn.
+
+A real server answers 20 streams on the fake model API (so every query writes its token
+usage) while `experts-panel import` and then `experts-panel index` run as other processes.
+Before each of the two commands starts, a third process takes SQLite's write lock and keeps
+it until enough queries have finished: it stands for an import that holds its one
+transaction longer than a busy timeout lasts (the bench imports 100,000 messages for that),
+and it makes sure, whatever the machine's speed, that queries write their usage and that
+both commands reach their writes while another process is writing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .conftest import Server, cli_env
+from .exports import large_channel
+from .fake_openai import FakeOpenAI
+from .fake_openai import phase_answer as responder
+from .test_query_api import read_stream
+from .test_query_openrouter import model_env
+
+STREAMS = 20
+# Queries that must finish while the lock is held: more than the service works on at once
+# (MAX_CONCURRENT_QUERIES, 4), so some of them also start under the lock.
+FINISHED_UNDER_LOCK = 8
+# Big enough that importing and indexing take a while beside the streams, small enough to
+# embed in well under a minute on two busy cores.
+POSTS = 1500
+COMMENTS_PER_POST = 3
+# Only a safety net against a hang: every wait below ends on a state, not on a time.
+HANG_S = 900
+
+HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("CREATE TABLE IF NOT EXISTS writer_stand_in (n INTEGER)")
+print("held", flush=True)
+sys.stdin.readline()
+conn.execute("ROLLBACK")
+"""
+
+
+@contextmanager
+def write_lock_held(db_path: Path) -> Iterator[None]:
+    """Another process holds SQLite's write lock on the file for the block's duration."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(db_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.stdin.close()
+        assert holder.wait(timeout=HANG_S) == 0
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    usage: dict[str, int]
+    problem: str = ""
+
+
+@dataclass
+class Streams:
+    """Readers asking one question after another until told to stop."""
+
+    url: str
+    outcomes: list[Outcome] = field(default_factory=list)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+
+    def start(self, count: int) -> None:
+        for n in range(count):
+            thread = threading.Thread(target=self._read, args=(n,), name=f"stream-{n}")
+            thread.start()
+            self._threads.append(thread)
+
+    def finished(self) -> int:
+        with self._changed:
+            return len(self.outcomes)
+
+    def wait_for(self, count: int) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.outcomes) >= count, timeout=HANG_S)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=HANG_S)
+
+    def _read(self, n: int) -> None:
+        question = ("Как делать бэкапы SQLite?", "How do I back up SQLite safely?")[n % 2]
+        while not self._stop.is_set():
+            outcome = self._ask(question)
+            with self._changed:
+                self.outcomes.append(outcome)
+                self._changed.notify_all()
+
+    def _ask(self, question: str) -> Outcome:
+        try:
+            with httpx.stream(
+                "POST", f"{self.url}/api/v1/query", json={"query": question}, timeout=HANG_S
+            ) as response:
+                if response.status_code != 200:
+                    return Outcome(False, {}, f"HTTP {response.status_code}")
+                events, _ = read_stream(response)
+        except httpx.HTTPError as exc:
+            return Outcome(False, {}, f"{type(exc).__name__}: {exc}")
+        failed = [e["message"] for e in events if e["event_type"] in ("error", "expert_error")]
+        if not events or events[-1]["event_type"] != "complete":
+            failed.append(f"the stream ended with {events[-1:]}")
+        usage = events[-1]["data"]["response"]["usage"] if not failed else {}
+        return Outcome(not failed, usage, "; ".join(line.splitlines()[0] for line in failed))
+
+
+def start_cli(db_path: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "experts_panel.cli", *args],
+        env=cli_env(db_path, LOG_LEVEL="WARNING"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run_beside(streams: Streams, db_path: Path, *args: str) -> tuple[int, str, str]:
+    """Start the command while another process holds the write lock; let it go once enough
+    queries have finished under the lock; then wait for the command to end."""
+    with write_lock_held(db_path):
+        command = start_cli(db_path, *args)
+        streams.wait_for(streams.finished() + FINISHED_UNDER_LOCK)
+    out, err = command.communicate(timeout=HANG_S)
+    return command.returncode, out, err
+
+
+def exit_status(result: tuple[int, str, str]) -> str:
+    """`exit 0`, or the code with the last line of the error output and how long it was."""
+    code, _, err = result
+    if code == 0:
+        return "exit 0"
+    lines = err.strip().splitlines() or [""]
+    return f"exit {code}: {lines[-1]} ({len(lines)} lines on stderr)"
+
+
+def test_import_and_index_beside_20_streams_fail_no_query_and_lose_no_usage(
+    demo_path: Path, tmp_path: Path, server_factory: Any, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.responder = responder
+    channel, group = large_channel(tmp_path, POSTS, COMMENTS_PER_POST)
+    log = tmp_path / "server.log"
+    server: Server = server_factory(demo_path, log=log, **model_env(fake_openai))
+    streams = Streams(server.url)
+    streams.start(STREAMS)
+    try:
+        streams.wait_for(1)
+        imported = run_beside(
+            streams,
+            demo_path,
+            *("import", str(channel), "--expert", "big", "--comments", str(group), "--json"),
+        )
+        indexed = run_beside(streams, demo_path, "index", "--expert", "big")
+    finally:
+        streams.stop()
+    assert server.stop() == 0  # a clean stop writes whatever usage is still queued
+
+    failed = [o.problem for o in streams.outcomes if not o.ok]
+    problems = [f"{len(failed)} of {len(streams.outcomes)} queries failed: {failed[:2]}"]
+    problems += [f"import: {exit_status(imported)}", f"index: {exit_status(indexed)}"]
+    assert problems == [
+        f"0 of {len(streams.outcomes)} queries failed: []",
+        "import: exit 0",
+        "index: exit 0",
+    ]
+    summary = json.loads(imported[1])
+    assert summary["posts"]["posts_added"] == POSTS
+    assert summary["comments"]["comments_added"] == POSTS * COMMENTS_PER_POST
+    assert f"big: {POSTS} posts made searchable, {POSTS} embedded" in indexed[1]
+
+    conn = sqlite3.connect(demo_path)
+    recorded = conn.execute(
+        "SELECT sum(model_calls), sum(prompt_tokens), sum(completion_tokens) FROM token_usage"
+    ).fetchone()
+    reported = tuple(
+        sum(o.usage[k] for o in streams.outcomes)
+        for k in ("model_calls", "prompt_tokens", "completion_tokens")
+    )
+    assert recorded == reported
+    assert recorded[0] == len(fake_openai.requests)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    embedded = "SELECT count(*) FROM post_embeddings WHERE expert_id = 'big'"
+    assert conn.execute(embedded).fetchone() == (POSTS,)
+    assert conn.execute("SELECT count(*) FROM posts WHERE expert_id = 'big'").fetchone() == (POSTS,)
