@@ -128,6 +128,7 @@ class FakeOpenAI:
         responder: Responder = answer_ok,
         latency_s: float = 0.0,
         required_api_key: str | None = None,
+        keep_alive_s: float | None = None,
     ) -> None:
         self.responder = responder
         self.latency_s = latency_s  # added to every request before its behaviour
@@ -143,6 +144,8 @@ class FakeOpenAI:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._failure: BaseException | None = None
+        # How long an idle connection is kept open (None: hypercorn's default, 5 s).
+        self._keep_alive_s = keep_alive_s
 
     def script(self, *behaviours: Behaviour | str) -> None:
         """Queue behaviours, one per request in arrival order; a string is a `Reply`."""
@@ -171,6 +174,8 @@ class FakeOpenAI:
         config = Config()
         config.bind = [f"fd://{sock.detach()}"]  # hypercorn takes it over and closes it
         config.graceful_timeout = 2.0
+        if self._keep_alive_s is not None:
+            config.keep_alive_timeout = self._keep_alive_s
         config.accesslog = None
         config.errorlog = logging.getLogger("tests.fake_openai")
         started = threading.Event()

@@ -55,9 +55,25 @@ def test_health_is_200_with_the_documented_fields(server: Server) -> None:
     response = httpx.get(f"{server.url}/health")
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"status", "database", "openrouter_configured", "timestamp"}
-    assert body["status"] == "healthy" and body["database"] == "ok"
+    assert set(body) == {
+        "status",
+        "database",
+        "openrouter_configured",
+        "timestamp",
+        "problems",
+        "event_loop_lag_s",
+        "queries",
+        "model_calls",
+        "provider",
+    }
+    assert body["status"] == "healthy" and body["database"] == "ok" and body["problems"] == []
     assert body["openrouter_configured"] is False
+    assert body["model_calls"] is None  # no key, no model API
+    assert body["provider"] == {
+        "state": "not_configured",
+        "last_error": None,
+        "last_success_at": None,
+    }
 
 
 def test_health_is_503_while_the_database_is_unreachable(server: Server) -> None:
@@ -68,6 +84,7 @@ def test_health_is_503_while_the_database_is_unreachable(server: Server) -> None
         assert response.status_code == 503
         assert response.json()["database"] == "unreachable"
         assert response.json()["status"] == "unhealthy"
+        assert response.json()["problems"] == ["database_unreachable"]
     finally:
         moved.rename(server.db_path)
     assert httpx.get(f"{server.url}/health").status_code == 200
@@ -116,10 +133,10 @@ def test_a_post_comes_with_its_links_and_comments(server: Server) -> None:
 def test_absent_post_and_unknown_expert_are_404_with_a_reason(server: Server) -> None:
     absent = httpx.get(f"{server.url}/api/v1/posts/999", params={"expert_id": "demo"})
     assert absent.status_code == 404
-    assert absent.json() == {"detail": "expert 'demo' has no post 999"}
+    assert absent.json() == {"detail": "expert 'demo' has no post 999", "code": "not_found"}
     ghost = httpx.get(f"{server.url}/api/v1/posts/10", params={"expert_id": "ghost"})
     assert ghost.status_code == 404
-    assert ghost.json() == {"detail": "no expert 'ghost'"}
+    assert ghost.json() == {"detail": "no expert 'ghost'", "code": "not_found"}
 
 
 def test_bad_parameters_are_422_naming_the_field(server: Server) -> None:

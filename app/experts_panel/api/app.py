@@ -14,12 +14,15 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from experts_panel.api.errors import install_error_handlers
 from experts_panel.api.routes import experts, health, posts, query
 from experts_panel.db.database import Database
 from experts_panel.language import detect_language
 from experts_panel.llm.openai_client import client_from_settings
 from experts_panel.logs import get_logger
+from experts_panel.loop_lag import LoopLag
 from experts_panel.pipeline.runner import Services
+from experts_panel.query_runs import track_tasks, untrack_tasks
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
 from experts_panel.settings import Settings
@@ -104,8 +107,11 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             embedder=embedder,
             cache=VectorCache(),
             client=client,
-            query_slots=asyncio.Semaphore(settings.MAX_CONCURRENT_QUERIES),
         )
+        # /health reads both: how late the loop runs, and what tasks queries left behind.
+        track_tasks(asyncio.get_running_loop())
+        app.state.loop_lag = LoopLag()
+        app.state.loop_lag.start()
         # First uses are slow (loading the embedding and language models, reading each
         # expert's vectors): pay for them now, not on the first readers' time.
         warm_up = asyncio.create_task(_warm_up(app.state.services))
@@ -114,6 +120,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         finally:
             warm_up.cancel()
             await app.state.services.usage.close()
+            await app.state.loop_lag.stop()
+            untrack_tasks(asyncio.get_running_loop())
             if client is not None:
                 await client.aclose()
             if owned:
@@ -133,6 +141,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(experts.router)
     app.include_router(posts.router)
     app.include_router(query.router)
+    install_error_handlers(app)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=allowed_origins(settings),

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from experts_panel.db.database import Database
+from experts_panel.pipeline.runner import Services
 from experts_panel.settings import Settings
 
 
@@ -24,5 +25,11 @@ async def get_database(request: Request) -> Database:
     return database
 
 
+async def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -26,6 +26,8 @@ from httpx_sse import aconnect_sse
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from experts_panel.cancellation import cancel_once
+from experts_panel.llm.call_watch import Attempt, CallWatch, FailureKind
 from experts_panel.llm.types import ChatMessage, ChatResult, ModelError, Usage
 from experts_panel.logs import get_logger
 from experts_panel.settings import Settings
@@ -44,9 +46,10 @@ log = get_logger(__name__)
 class _AttemptFailed(Exception):
     """An attempt failed in a way the next one may not."""
 
-    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, reason: str, kind: FailureKind, retry_after_s: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
         self.retry_after_s = retry_after_s
 
 
@@ -99,7 +102,11 @@ class OpenAICompatibleClient:
         self._max_attempts = max_attempts
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
-        self._slots = asyncio.Semaphore(max_in_flight)
+        # Slots, progress and the provider's recent answers, for /health.
+        self.calls = CallWatch(
+            max_in_flight,
+            stall_after_s=max_attempts * timeout_s + (max_attempts - 1) * backoff_max_s,
+        )
         # The key lives only in the HTTP client's headers, so no repr or log line can show it.
         headers: dict[str, str] = {}
         if api_key:
@@ -174,7 +181,8 @@ class OpenAICompatibleClient:
         except _AttemptFailed as exc:
             _log_failure(model, attempts, started, exc.reason)
             raise ModelError(
-                f"{model}: failed after {attempts} attempts; last error: {exc.reason}"
+                f"{model}: failed after {attempts} attempts; last error: {exc.reason}",
+                kind="refused" if exc.kind == "refused" else "unavailable",
             ) from exc
         except ModelError as exc:
             _log_failure(model, attempts, started, str(exc))
@@ -244,6 +252,7 @@ class OpenAICompatibleClient:
                 f"{model}: answer is not a valid {schema.__name__} even after a correction: "
                 f"{describe_validation_error(exc)}",
                 spent=usage,
+                kind="bad_answer",
             ) from exc
 
     def _wait(self, state: RetryCallState) -> float:
@@ -259,39 +268,65 @@ class OpenAICompatibleClient:
 
     async def _attempt(self, body: dict[str, Any], model: str, stream: bool) -> ChatResult:
         # A slot is held for one attempt only: a call waiting out its backoff leaves it to others.
-        async with self._slots:
+        async with self.calls.attempt() as attempt:
             try:
                 # httpx's time-out applies to each read, so a stream that trickles could last for
-                # ever; this one bounds the whole attempt.
+                # ever; this one bounds the whole attempt. The exchange is cancelled once, so
+                # httpx always finishes closing or handing back its connection.
                 async with asyncio.timeout(self._timeout_s):
-                    if stream:
-                        return await self._streamed(body, model)
-                    return await self._posted(body, model)
+                    result = await cancel_once(self._exchange(body, model, stream, attempt))
             except (TimeoutError, httpx.TimeoutException) as exc:
-                raise _AttemptFailed(f"timed out after {self._timeout_s:g} s") from exc
+                attempt.failed("timeout")
+                raise _AttemptFailed(f"timed out after {self._timeout_s:g} s", "timeout") from exc
             except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
-                raise _AttemptFailed(f"connection error: {_exception_text(exc)}") from exc
+                attempt.failed("connection")
+                raise _AttemptFailed(
+                    f"connection error: {_exception_text(exc)}", "connection"
+                ) from exc
             except httpx.HTTPError as exc:
-                raise ModelError(f"{model}: request failed: {_exception_text(exc)}") from exc
+                attempt.failed("connection")
+                raise ModelError(
+                    f"{model}: request failed: {_exception_text(exc)}", kind="unavailable"
+                ) from exc
+            except _AttemptFailed as exc:
+                attempt.failed(exc.kind)
+                raise
+            except ModelError:
+                attempt.failed("refused")
+                raise
+            attempt.succeeded()
+            return result
 
-    async def _posted(self, body: dict[str, Any], model: str) -> ChatResult:
-        response = await self._http.post(self._url, json=body)
+    async def _exchange(
+        self, body: dict[str, Any], model: str, stream: bool, attempt: Attempt
+    ) -> ChatResult:
+        extensions = {"trace": attempt.trace}
+        if stream:
+            return await self._streamed(body, model, extensions)
+        return await self._posted(body, model, extensions)
+
+    async def _posted(
+        self, body: dict[str, Any], model: str, extensions: dict[str, Any]
+    ) -> ChatResult:
+        response = await self._http.post(self._url, json=body, extensions=extensions)
         if not response.is_success:
             raise _status_failure(response, model)
         try:
             payload = response.json()
         except ValueError as exc:
-            raise _AttemptFailed(f"response is not JSON: {_one_line(response.text)}") from exc
+            raise _AttemptFailed(
+                f"response is not JSON: {_one_line(response.text)}", "bad_answer"
+            ) from exc
         # OpenRouter answers 200 with an error object when the upstream fails after it started.
         error = _error_message(payload)
         if error is not None:
-            raise _AttemptFailed(f"provider error: {error}")
+            raise _AttemptFailed(f"provider error: {error}", "server_error")
         completion = _completion(payload)
         choice = completion.choices[0] if completion.choices else None
         if choice is None or choice.message is None:
-            raise _AttemptFailed("response has no message")
+            raise _AttemptFailed("response has no message", "bad_answer")
         if choice.finish_reason == "error":
-            raise _AttemptFailed("provider error: finish_reason is error")
+            raise _AttemptFailed("provider error: finish_reason is error", "server_error")
         return ChatResult(
             text=choice.message.content or "",
             usage=_usage(completion.usage),
@@ -299,15 +334,22 @@ class OpenAICompatibleClient:
             finish_reason=choice.finish_reason,
         )
 
-    async def _streamed(self, body: dict[str, Any], model: str) -> ChatResult:
-        async with aconnect_sse(self._http, "POST", self._url, json=body) as source:
+    async def _streamed(
+        self, body: dict[str, Any], model: str, extensions: dict[str, Any]
+    ) -> ChatResult:
+        async with aconnect_sse(
+            self._http, "POST", self._url, json=body, extensions=extensions
+        ) as source:
             response = source.response
             if not response.is_success:
                 await response.aread()
                 raise _status_failure(response, model)
             content_type = response.headers.get("content-type", "")
             if "text/event-stream" not in content_type:
-                raise ModelError(f"{model}: asked for a stream, got {content_type or 'no type'}")
+                raise ModelError(
+                    f"{model}: asked for a stream, got {content_type or 'no type'}",
+                    kind="refused",
+                )
             parts: list[str] = []
             usage: _WireUsage | None = None
             served_model: str | None = None
@@ -322,10 +364,12 @@ class OpenAICompatibleClient:
                     try:
                         payload = json.loads(event.data)
                     except ValueError as exc:
-                        raise _AttemptFailed(f"stream chunk is not JSON: {event.data!r}") from exc
+                        raise _AttemptFailed(
+                            f"stream chunk is not JSON: {event.data!r}", "bad_answer"
+                        ) from exc
                     error = _error_message(payload)
                     if error is not None:
-                        raise _AttemptFailed(f"error mid-stream: {error}")
+                        raise _AttemptFailed(f"error mid-stream: {error}", "server_error")
                     chunk = _completion(payload)
                     served_model = chunk.model or served_model
                     usage = chunk.usage or usage
@@ -335,9 +379,11 @@ class OpenAICompatibleClient:
                             parts.append(choice.delta.content)
                         finish_reason = choice.finish_reason or finish_reason
                     if finish_reason == "error":
-                        raise _AttemptFailed("error mid-stream: finish_reason is error")
+                        raise _AttemptFailed(
+                            "error mid-stream: finish_reason is error", "server_error"
+                        )
         if not done and finish_reason is None:
-            raise _AttemptFailed("stream ended before the answer did")
+            raise _AttemptFailed("stream ended before the answer did", "connection")
         return ChatResult(
             text="".join(parts),
             usage=_usage(usage),
@@ -384,7 +430,9 @@ def _completion(payload: Any) -> _WireCompletion:
     try:
         return _WireCompletion.model_validate(payload)
     except ValidationError as exc:
-        raise _AttemptFailed(f"malformed response: {describe_validation_error(exc)}") from exc
+        raise _AttemptFailed(
+            f"malformed response: {describe_validation_error(exc)}", "bad_answer"
+        ) from exc
 
 
 def _usage(wire: _WireUsage | None) -> Usage:
@@ -406,8 +454,9 @@ def _status_failure(response: httpx.Response, model: str) -> Exception:
     if message:
         reason += f": {_one_line(message)}"
     if response.status_code in RETRY_STATUSES:
-        return _AttemptFailed(reason, _retry_after_s(response.headers.get("retry-after")))
-    return ModelError(f"{model}: {reason} (not retried)")
+        kind: FailureKind = "rate_limited" if response.status_code == 429 else "server_error"
+        return _AttemptFailed(reason, kind, _retry_after_s(response.headers.get("retry-after")))
+    return ModelError(f"{model}: {reason} (not retried)", kind="refused")
 
 
 def _error_message(payload: Any) -> str | None:

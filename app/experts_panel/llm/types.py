@@ -33,13 +33,25 @@ class ChatResult:
     finish_reason: str | None
 
 
+# Why a model call failed, as a reader is told: the provider could not be reached or kept
+# failing, it refused the request, or its answer could not be used.
+ModelErrorKind = Literal["unavailable", "refused", "bad_answer"]
+
+
 class ModelError(Exception):
     """A model call failed for good (after its retries); the message says how, in one line.
 
-    `spent` holds what the failed call still cost (answers that came back but could not be
-    used), so budgets and usage figures count it.
+    The message may quote the provider, so it goes to the log, never to a reader; `kind` is
+    what a reader may be told. `spent` holds what the failed call still cost (answers that
+    came back but could not be used), so budgets and usage figures count it.
     """
 
-    def __init__(self, message: str, spent: Usage | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        spent: Usage | None = None,
+        kind: ModelErrorKind = "unavailable",
+    ) -> None:
         super().__init__(message)
         self.spent = spent or Usage()
+        self.kind: ModelErrorKind = kind

@@ -83,7 +83,7 @@ async def _drift_groups(run: ExpertRun, sources: set[int]) -> None:
     try:
         chosen = set(await run.model.select_drift_groups(run.question, candidates, run.usage))
     except ModelError as exc:
-        run.notices.append(f"drift groups could not be matched: {exc}")
+        run.model_failed("drift_failed", exc)
         return
     picked = [g for g in candidates if g.post_telegram_message_id in chosen]
     comments = await comments_under(run, [g.post_telegram_message_id for g in picked])

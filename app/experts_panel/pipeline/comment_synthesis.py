@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from experts_panel.llm.types import ModelError
 from experts_panel.pipeline.expert_run import ExpertRun
-from experts_panel.pipeline.texts import text
 
 
 async def run(run: ExpertRun) -> None:
@@ -21,7 +20,7 @@ async def run(run: ExpertRun) -> None:
             run.question, run.language, run.answer.text, author, community, run.usage
         )
     except ModelError as exc:
-        run.notices.append(text(run.language, "synthesis_failed", error=exc))
+        run.model_failed("synthesis_failed", exc)
         return
     await run.progress(
         "comment_synthesis",

@@ -9,12 +9,16 @@ from typing import Any
 from experts_panel.db.database import Database
 from experts_panel.experts import Expert
 from experts_panel.llm.model import Model
-from experts_panel.llm.types import Usage
+from experts_panel.llm.types import ModelError, Usage
+from experts_panel.logs import get_logger
 from experts_panel.pipeline.contract import EventType, QueryRequest
+from experts_panel.pipeline.texts import text
 from experts_panel.pipeline.types import Answer, CommentGroup, Post, RankedPost, Verdict
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import Embedder, Vectors
 from experts_panel.settings import Settings
+
+log = get_logger(__name__)
 
 Emit = Callable[[EventType, str | None, str, dict[str, Any]], Awaitable[None]]
 
@@ -46,6 +50,13 @@ class ExpertRun:
 
     async def progress(self, phase: str, message: str, **data: Any) -> None:
         await self.emit("progress", phase, message, {"expert_id": self.expert.id, **data})
+
+    def model_failed(self, notice: str, exc: ModelError, **values: Any) -> None:
+        """A phase goes on without the model: the reader is told in the answer's notices, in
+        words of ours, and the log keeps the provider's."""
+        log.warning("model call failed, going on without it", phase=notice, error=str(exc))
+        reason = text(self.language, f"model_{exc.kind}")
+        self.notices.append(text(self.language, notice, reason=reason, **values))
 
     def ids(self, relevance: str) -> list[int]:
         return [i for i, v in self.verdicts.items() if v.relevance == relevance]

@@ -33,7 +33,7 @@ async def run(run: ExpertRun) -> None:
     try:
         translated = await run.model.translate(answer.text, run.language, run.usage)
     except ModelError as exc:
-        run.notices.append(text(run.language, "translation_failed", error=exc))
+        run.model_failed("translation_failed", exc)
         return
     if translated:
         answer.text = translated

@@ -62,7 +62,7 @@ async def run(run: ExpertRun) -> None:
     size = run.settings.CHUNK_SIZE
     chunks = [posts[i : i + size] for i in range(0, len(posts), size)]
     slots = asyncio.Semaphore(PARALLEL_CHUNKS)
-    failures: list[str] = []
+    failures: list[ModelError] = []
 
     async def one(chunk: list[Post]) -> list[Verdict]:
         async with slots:
@@ -71,16 +71,19 @@ async def run(run: ExpertRun) -> None:
                     return await run.model.map_chunk(run.question, run.language, chunk, run.usage)
                 except ModelError as exc:
                     if attempt == CHUNK_ATTEMPTS:
-                        failures.append(str(exc))
+                        failures.append(exc)
             return []
 
-    results = await asyncio.gather(*(one(chunk) for chunk in chunks))
+    # A task group, so that cancelling the expert stops every chunk before it returns.
+    async with asyncio.TaskGroup() as group:
+        running = [group.create_task(one(chunk)) for chunk in chunks]
     if chunks and len(failures) == len(chunks):
-        raise ModelError(f"every map chunk failed: {failures[-1]}")
+        last = failures[-1]
+        raise ModelError(f"every map chunk failed: {last}", spent=None, kind=last.kind) from last
     if failures:
-        run.notices.append(f"{len(failures)} of {len(chunks)} map chunks failed: {failures[-1]}")
-    for verdicts in results:
-        for verdict in verdicts:
+        run.model_failed("map_failed", failures[-1], failed=len(failures), chunks=len(chunks))
+    for task in running:
+        for verdict in task.result():
             if verdict.telegram_message_id in run.posts:  # only what was shown
                 run.verdicts[verdict.telegram_message_id] = verdict
     await run.progress(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from experts_panel.llm.types import ModelError
 from experts_panel.pipeline.expert_run import ExpertRun
-from experts_panel.pipeline.texts import text
 
 MEDIUM_CAP = 20
 KEEP_SCORE = 0.7
@@ -23,7 +22,7 @@ async def run(run: ExpertRun) -> None:
     try:
         scores = await run.model.score_complement(run.question, high, medium, run.usage)
     except ModelError as exc:
-        run.notices.append(text(run.language, "medium_failed", error=exc))
+        run.model_failed("medium_failed", exc)
         return
     shown = {p.telegram_message_id for p in medium}
     kept = sorted((score, i) for i, score in scores.items() if i in shown and score >= KEEP_SCORE)

@@ -3,7 +3,7 @@
 The phases are registered here, in order, and nowhere else. Each expert runs on its own;
 one that fails gives an `expert_error` event and the others go on. The whole query is
 bounded by `REQUEST_TIMEOUT`, and cancelling it (a client that went away) cancels every
-expert's work, model calls included.
+expert's work, model calls included: the experts run in a task group, so none outlives it.
 """
 
 from __future__ import annotations
@@ -44,9 +44,12 @@ from experts_panel.pipeline.contract import (
 )
 from experts_panel.pipeline.expert_run import ExpertRun
 from experts_panel.pipeline.texts import text
+from experts_panel.public_errors import failure as public_failure
+from experts_panel.query_runs import QueryRuns, outside_queries
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import Embedder
 from experts_panel.settings import Settings
+from experts_panel.slots import Slots
 
 log = get_logger(__name__)
 
@@ -85,13 +88,16 @@ class Services:
     embedder: Embedder
     cache: VectorCache
     client: OpenAICompatibleClient | None
-    # Queries doing work at once. The work is largely CPU in one event loop; bounding it
-    # keeps the loop free to greet new readers at once, who then wait their turn.
-    query_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(4))
+    runs: QueryRuns = field(default_factory=QueryRuns)
+    # Queries doing work at once (MAX_CONCURRENT_QUERIES). The work is largely CPU in one
+    # event loop; bounding it keeps the loop free to greet new readers at once, who then wait
+    # their turn.
+    query_slots: Slots = field(init=False)
     experts: ExpertCatalog = field(init=False)
     usage: budget.UsageLedger = field(init=False)
 
     def __post_init__(self) -> None:
+        self.query_slots = Slots(self.settings.MAX_CONCURRENT_QUERIES)
         self.experts = ExpertCatalog(self.database)
         self.usage = budget.UsageLedger(self.database)
 
@@ -179,14 +185,24 @@ async def run_query(
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # one expert failing must not stop the others
-                log.warning("expert failed", expert_id=expert.id, error=str(exc), exc_info=True)
-                errors.append({"expert_id": expert.id, "error": str(exc) or type(exc).__name__})
+                # The reader gets a code and a line of ours; the log gets what happened.
+                failure = public_failure(exc)
+                log.warning(
+                    "expert failed",
+                    expert_id=expert.id,
+                    code=failure.code,
+                    error=str(exc) or type(exc).__name__,
+                    exc_info=True,
+                )
+                errors.append(
+                    {"expert_id": expert.id, "error": failure.message, "code": failure.code}
+                )
                 total.add(run.usage)
                 await send(
                     "expert_error",
                     None,
-                    f"{expert.id}: {exc}",
-                    {"expert_id": expert.id, "error": str(exc)},
+                    f"{expert.id}: {failure.message}",
+                    {"expert_id": expert.id, "error": failure.message, "code": failure.code},
                 )
                 return
         total.add(run.usage)
@@ -198,15 +214,19 @@ async def run_query(
             {"expert_id": expert.id, "response": response.model_dump()},
         )
 
-    if services.query_slots.locked():
+    if services.query_slots.full():
         await send("progress", None, "waiting for a free slot", {"queued": True})
-    async with services.query_slots:
+    async with services.query_slots.hold():
         question_vector = await asyncio.to_thread(services.embedder.encode, [request.query])
         try:
-            await asyncio.gather(*(one(e) for e in experts))
+            async with asyncio.TaskGroup() as experts_group:
+                for expert in experts:
+                    experts_group.create_task(one(expert))
         finally:
             # Queued, not written here: another process may hold the write lock for minutes.
-            services.usage.add(total)
+            # The ledger's writer, started on first use, serves the service, not this query.
+            with outside_queries():
+                services.usage.add(total)
     result = MultiExpertQueryResponse(
         query=request.query,
         expert_responses=[responses[e.id] for e in experts if e.id in responses],

@@ -18,9 +18,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "budget_spent": (
             "Today's token budget is spent: the embedded model answered instead of {model}."
         ),
-        "medium_failed": "Complementary posts could not be scored: {error}",
-        "synthesis_failed": "The comments could not be summarised: {error}",
-        "translation_failed": "The answer could not be translated: {error}",
+        "medium_failed": "Complementary posts could not be scored: {reason}.",
+        "synthesis_failed": "The comments could not be summarised: {reason}.",
+        "translation_failed": "The answer could not be translated: {reason}.",
+        "map_failed": "{failed} of {chunks} groups of posts could not be judged: {reason}.",
+        "drift_failed": "Drifted discussions could not be matched: {reason}.",
+        # Why a model call failed, by `ModelError.kind`; the provider's own words go to the log.
+        "model_unavailable": "the model API did not answer",
+        "model_refused": "the model API refused the request",
+        "model_bad_answer": "the model's answer could not be used",
     },
     "ru": {
         "author_title": "Что автор добавляет в комментариях",
@@ -37,9 +43,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "budget_spent": (
             "Дневной лимит токенов исчерпан: вместо {model} ответила встроенная модель."
         ),
-        "medium_failed": "Не удалось оценить дополняющие посты: {error}",
-        "synthesis_failed": "Не удалось обобщить комментарии: {error}",
-        "translation_failed": "Не удалось перевести ответ: {error}",
+        "medium_failed": "Не удалось оценить дополняющие посты: {reason}.",
+        "synthesis_failed": "Не удалось обобщить комментарии: {reason}.",
+        "translation_failed": "Не удалось перевести ответ: {reason}.",
+        "map_failed": "Не удалось оценить {failed} из {chunks} групп постов: {reason}.",
+        "drift_failed": "Не удалось подобрать обсуждения, ушедшие от темы: {reason}.",
+        "model_unavailable": "API модели не ответил",
+        "model_refused": "API модели отклонил запрос",
+        "model_bad_answer": "ответ модели не удалось использовать",
     },
 }
 

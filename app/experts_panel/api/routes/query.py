@@ -1,23 +1,30 @@
 """`POST /api/v1/query`: ask the panel; progress streams as Server-Sent Events.
 
 Each event is one `data:` line holding a `ProgressEvent`; `complete` carries the whole
-`MultiExpertQueryResponse`. Comment lines keep the stream alive through proxies. A client
-that goes away cancels the work. With `stream_progress=false` the answer comes as one JSON.
+`MultiExpertQueryResponse`. Comment lines keep the stream alive through proxies. With
+`stream_progress=false` the answer comes as one JSON.
+
+The work runs as a query of `Services.runs`, in a task of its own. A reader who goes away
+cancels it, once, and nothing waits for it in the response: the response is being cancelled
+itself, and its cancellation would reach the work again and again, cutting short the
+clean-up (model connections closed, database connections handed back) the first one began.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Any
 
 from asgi_correlation_id import correlation_id
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
+from experts_panel.api.deps import ServicesDep
+from experts_panel.api.errors import error_response
 from experts_panel.expert_catalog import UnknownExperts
 from experts_panel.logs import get_logger
 from experts_panel.pipeline.contract import (
@@ -25,19 +32,12 @@ from experts_panel.pipeline.contract import (
     ProgressEvent,
     QueryRequest,
 )
-from experts_panel.pipeline.runner import Services, run_query
+from experts_panel.pipeline.runner import run_query
+from experts_panel.public_errors import PublicError, failure, public_error
+from experts_panel.query_runs import QueryRun
 
 router = APIRouter()
 log = get_logger(__name__)
-
-
-async def get_services(request: Request) -> Services:
-    # async: a plain function would be run in a worker thread, a hop on every request.
-    services: Services = request.app.state.services
-    return services
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def _invalid(field: str, message: str, value: Any) -> RequestValidationError:
@@ -51,7 +51,7 @@ def _invalid(field: str, message: str, value: Any) -> RequestValidationError:
     response_model=MultiExpertQueryResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def query(body: QueryRequest, services: ServicesDep) -> Any:
+async def query(body: QueryRequest, services: ServicesDep, request: Request) -> Any:
     limit = services.settings.MAX_POSTS_LIMIT
     if body.max_posts is not None and body.max_posts > limit:
         raise _invalid("max_posts", f"at most {limit} (MAX_POSTS_LIMIT)", body.max_posts)
@@ -63,28 +63,31 @@ async def query(body: QueryRequest, services: ServicesDep) -> Any:
         raise _invalid("expert_filter", "there are no experts yet: import one first", None)
     request_id = correlation_id.get() or uuid.uuid4().hex
     timeout = services.settings.REQUEST_TIMEOUT
-
-    if not body.stream_progress:
-
-        async def ignore(_: ProgressEvent) -> None:
-            return None
-
-        async with asyncio.timeout(timeout):
-            return await run_query(services, body, request_id, experts, ignore)
-
     events: asyncio.Queue[ProgressEvent] = asyncio.Queue()
 
-    async def work() -> None:
+    async def emit(event: ProgressEvent) -> None:
+        if body.stream_progress:
+            await events.put(event)
+
+    async def work() -> MultiExpertQueryResponse | PublicError:
         try:
             async with asyncio.timeout(timeout):
-                await run_query(services, body, request_id, experts, events.put)
+                return await run_query(services, body, request_id, experts, emit)
         except TimeoutError:
-            await events.put(_error(f"the query took longer than {timeout:g} s and was stopped"))
+            log.warning("query timed out", timeout_s=timeout)
+            told = public_error(
+                "query_timeout", f"the query took longer than {timeout:g} s and was stopped"
+            )
         except Exception as exc:
-            log.exception("query failed")
-            await events.put(_error(f"the query failed: {exc}"))
+            told = failure(exc)
+            log.exception("query failed", code=told.code)
+        await emit(_error(told, request_id))
+        return told
 
-    task = asyncio.create_task(work())
+    run = services.runs.start(request_id, work())
+
+    if not body.stream_progress:
+        return await _answer(run, request)
 
     async def stream() -> AsyncIterator[dict[str, str]]:
         try:
@@ -94,13 +97,37 @@ async def query(body: QueryRequest, services: ServicesDep) -> Any:
                 if event.event_type in ("complete", "error"):
                     return
         finally:
-            # The client is gone or the stream ended: stop any work still running.
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            run.cancel()  # the reader is gone, or the stream has ended and this is a no-op
 
     return EventSourceResponse(stream(), ping=int(max(1, services.settings.SSE_KEEPALIVE_SECONDS)))
 
 
-def _error(message: str) -> ProgressEvent:
-    return ProgressEvent(event_type="error", status="error", message=message)
+async def _answer(run: QueryRun, request: Request) -> Any:
+    """The JSON answer, once the work is done; a reader who goes away first cancels it."""
+    assert run.task is not None
+    gone = asyncio.get_running_loop().create_task(_disconnected(request))
+    try:
+        await asyncio.wait({run.task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        run.cancel()  # a no-op once the work is done
+    if not run.task.done() or run.task.cancelled():
+        return JSONResponse({}, status_code=499)  # nobody is there to read it
+    result = run.task.result()
+    if isinstance(result, PublicError):
+        return error_response(result)
+    return result
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _error(told: PublicError, request_id: str) -> ProgressEvent:
+    return ProgressEvent(
+        event_type="error",
+        status="error",
+        message=told.message,
+        data={"code": told.code, "request_id": request_id},
+    )
