@@ -61,13 +61,24 @@ export interface ExpertResponse {
   notices: string[];
 }
 
+/**
+ * An expert that failed: `error` is one line of the service's own, `code` one of the stable
+ * codes of docs/errors.md (the same pair comes in `expert_error` events' data, and `error`
+ * events carry `code` and `request_id` in theirs).
+ */
+export interface ExpertFailure {
+  expert_id?: string;
+  error?: string;
+  code?: string;
+}
+
 export interface MultiExpertQueryResponse {
   query: string;
   expert_responses: ExpertResponse[];
   total_processing_time_ms: number;
   request_id: string;
   usage: Usage;
-  errors: Array<{ expert_id?: string; error?: string }>;
+  errors: ExpertFailure[];
 }
 
 export type EventType =
