@@ -33,7 +33,7 @@ import pytest
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -242,6 +242,8 @@ class FakeOpenAI:
             body = await request.json()
         except ValueError:
             return _error_response(HttpError(400, "We could not parse the JSON body"))
+        except ClientDisconnect:
+            return Response(status_code=499)  # the client gave up before sending it all
         self.requests.append(
             RecordedRequest(
                 path=request.url.path,
