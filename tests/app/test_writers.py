@@ -15,20 +15,16 @@ import json
 import sqlite3
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from .conftest import Server, cli_env
+from .conftest import Server, cli_env, run_cli
 from .exports import large_channel
 from .fake_openai import FakeOpenAI
 from .fake_openai import phase_answer as responder
-from .test_query_api import read_stream
+from .streams import Streams
 from .test_query_openrouter import model_env
 
 STREAMS = 20
@@ -71,67 +67,6 @@ def write_lock_held(db_path: Path) -> Iterator[None]:
         assert holder.wait(timeout=HANG_S) == 0
 
 
-@dataclass
-class Outcome:
-    ok: bool
-    usage: dict[str, int]
-    problem: str = ""
-
-
-@dataclass
-class Streams:
-    """Readers asking one question after another until told to stop."""
-
-    url: str
-    outcomes: list[Outcome] = field(default_factory=list)
-    _changed: threading.Condition = field(default_factory=threading.Condition)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _threads: list[threading.Thread] = field(default_factory=list)
-
-    def start(self, count: int) -> None:
-        for n in range(count):
-            thread = threading.Thread(target=self._read, args=(n,), name=f"stream-{n}")
-            thread.start()
-            self._threads.append(thread)
-
-    def finished(self) -> int:
-        with self._changed:
-            return len(self.outcomes)
-
-    def wait_for(self, count: int) -> None:
-        with self._changed:
-            assert self._changed.wait_for(lambda: len(self.outcomes) >= count, timeout=HANG_S)
-
-    def stop(self) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=HANG_S)
-
-    def _read(self, n: int) -> None:
-        question = ("Как делать бэкапы SQLite?", "How do I back up SQLite safely?")[n % 2]
-        while not self._stop.is_set():
-            outcome = self._ask(question)
-            with self._changed:
-                self.outcomes.append(outcome)
-                self._changed.notify_all()
-
-    def _ask(self, question: str) -> Outcome:
-        try:
-            with httpx.stream(
-                "POST", f"{self.url}/api/v1/query", json={"query": question}, timeout=HANG_S
-            ) as response:
-                if response.status_code != 200:
-                    return Outcome(False, {}, f"HTTP {response.status_code}")
-                events, _ = read_stream(response)
-        except httpx.HTTPError as exc:
-            return Outcome(False, {}, f"{type(exc).__name__}: {exc}")
-        failed = [e["message"] for e in events if e["event_type"] in ("error", "expert_error")]
-        if not events or events[-1]["event_type"] != "complete":
-            failed.append(f"the stream ended with {events[-1:]}")
-        usage = events[-1]["data"]["response"]["usage"] if not failed else {}
-        return Outcome(not failed, usage, "; ".join(line.splitlines()[0] for line in failed))
-
-
 def start_cli(db_path: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "experts_panel.cli", *args],
@@ -169,7 +104,7 @@ def test_import_and_index_beside_20_streams_fail_no_query_and_lose_no_usage(
     channel, group = large_channel(tmp_path, POSTS, COMMENTS_PER_POST)
     log = tmp_path / "server.log"
     server: Server = server_factory(demo_path, log=log, **model_env(fake_openai))
-    streams = Streams(server.url)
+    streams = Streams(server.url, HANG_S)
     streams.start(STREAMS)
     try:
         streams.wait_for(1)
@@ -210,3 +145,22 @@ def test_import_and_index_beside_20_streams_fail_no_query_and_lose_no_usage(
     embedded = "SELECT count(*) FROM post_embeddings WHERE expert_id = 'big'"
     assert conn.execute(embedded).fetchone() == (POSTS,)
     assert conn.execute("SELECT count(*) FROM posts WHERE expert_id = 'big'").fetchone() == (POSTS,)
+
+
+def test_a_command_that_cannot_get_its_turn_says_so_in_one_line(
+    demo_path: Path, tmp_path: Path
+) -> None:
+    channel, _ = large_channel(tmp_path, 20, 1)
+    env = cli_env(demo_path, WRITE_WAIT_SECONDS="0.5")
+    with write_lock_held(demo_path):
+        imported = run_cli("import", str(channel), "--expert", "big", env=env)
+        indexed = run_cli("index", "--expert", "selfhost_ops", "--rebuild", env=env)
+    locked = "error: another process kept the database locked for more than 0.5 s"
+    assert imported.returncode == 1
+    assert imported.stderr.splitlines() == [f"{locked} (WRITE_WAIT_SECONDS); nothing was imported"]
+    assert indexed.returncode == 1
+    assert indexed.stderr.splitlines() == [
+        f"{locked} (WRITE_WAIT_SECONDS); the batches done are kept: run it again"
+    ]
+    conn = sqlite3.connect(demo_path)
+    assert conn.execute("SELECT count(*) FROM experts WHERE id = 'big'").fetchone() == (0,)
