@@ -15,6 +15,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,22 +50,34 @@ conn.execute("ROLLBACK")
 """
 
 
-@contextmanager
-def write_lock_held(db_path: Path) -> Iterator[None]:
-    """Another process holds SQLite's write lock on the file for the block's duration."""
+def take_write_lock(db_path: Path) -> subprocess.Popen[str]:
+    """Another process takes SQLite's write lock on the file and holds it until its stdin
+    closes; returns once the lock is taken."""
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, str(db_path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def release_write_lock(holder: subprocess.Popen[str]) -> int:
+    assert holder.stdin is not None
+    holder.stdin.close()
+    return holder.wait(timeout=HANG_S)
+
+
+@contextmanager
+def write_lock_held(db_path: Path) -> Iterator[None]:
+    """Another process holds SQLite's write lock on the file for the block's duration."""
+    holder = take_write_lock(db_path)
     try:
-        assert holder.stdout.readline().strip() == "held"
         yield
     finally:
-        holder.stdin.close()
-        assert holder.wait(timeout=HANG_S) == 0
+        assert release_write_lock(holder) == 0
 
 
 def start_cli(db_path: Path, *args: str) -> subprocess.Popen[str]:
@@ -145,6 +158,35 @@ def test_import_and_index_beside_20_streams_fail_no_query_and_lose_no_usage(
     embedded = "SELECT count(*) FROM post_embeddings WHERE expert_id = 'big'"
     assert conn.execute(embedded).fetchone() == (POSTS,)
     assert conn.execute("SELECT count(*) FROM posts WHERE expert_id = 'big'").fetchone() == (POSTS,)
+
+
+def test_analyze_drift_waits_for_a_writer_that_outlasts_a_busy_timeout(
+    demo_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    # Longer than the 10 s busy timeout the commands had before WRITE_WAIT_SECONDS: on that
+    # code, the first result's write ended the command with a traceback.
+    held_s = 12.0
+    holders: list[subprocess.Popen[str]] = []
+    released: list[int] = []
+
+    def lock_then_answer(body: dict[str, Any]) -> str:
+        # The lock is taken before the first answer leaves, so the command's first write
+        # (which follows that answer) meets another process's lock, whatever the timing.
+        if not holders:
+            holders.append(take_write_lock(demo_path))
+            threading.Timer(held_s, lambda: released.append(release_write_lock(holders[0]))).start()
+        return responder(body)
+
+    fake_openai.responder = lock_then_answer
+    env = cli_env(demo_path, **model_env(fake_openai))
+    result = run_cli("analyze-drift", "--expert", "ai_architect", env=env)
+    assert exit_status((result.returncode, result.stdout, result.stderr)) == "exit 0"
+    assert len(holders) == 1 and released == [0]
+    conn = sqlite3.connect(demo_path)
+    analysed = conn.execute(
+        "SELECT count(*) FROM comment_group_drift WHERE expert_id = 'ai_architect'"
+    ).fetchone()
+    assert analysed == (len(fake_openai.requests),)
 
 
 def test_a_command_that_cannot_get_its_turn_says_so_in_one_line(
