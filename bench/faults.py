@@ -158,7 +158,7 @@ def main() -> None:
 
         def fresh_service() -> None:
             database = demo_db.copy(source, folder / "fresh")
-            with serving(database, folder, "fresh", **model_settings(fake)) as server:
+            with serving(database, folder, "fresh", settings=model_settings(fake)) as server:
                 timed_queries(server, 1)  # warm-up: models and caches load
                 fresh.extend(timed_queries(server, args.queries))
                 row(
@@ -169,7 +169,7 @@ def main() -> None:
 
         def after_cut_offs() -> None:
             database = demo_db.copy(source, folder / "faulted")
-            with serving(database, folder, "faulted", **model_settings(fake)) as server:
+            with serving(database, folder, "faulted", settings=model_settings(fake)) as server:
                 timed_queries(server, 1)
                 results = asyncio.run(cut_off(server.url, args.cuts, args.concurrency, args.seed))
                 where = Counter(r for r in results if r is not None)

@@ -223,11 +223,11 @@ def main() -> None:
                 inside = statistics.median(f[0] for f in figures)
                 whole = statistics.median(f[1] for f in figures)
                 peak = max(f[2] for f in figures) / 1e6
-                parser = max(f[3] for f in figures) / 1e6
+                parser_mb = max(f[3] for f in figures) / 1e6
                 print(
                     f"{size:>9} {mb:>8.1f} {label:>9} {inside:>8.2f} {size / inside:>8.0f} "
-                    f"{whole:>8.2f} {size / whole:>8.0f} {peak:>8.1f} {parser:>8.1f} "
-                    f"{peak + parser:>8.1f}"
+                    f"{whole:>8.2f} {size / whole:>8.0f} {peak:>8.1f} {parser_mb:>8.1f} "
+                    f"{peak + parser_mb:>8.1f}"
                 )
         print(
             "import s: parse and store, as the import reports it (duration_s); process s: the "

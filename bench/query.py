@@ -44,7 +44,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -965,11 +965,16 @@ class Server:
 
 @contextmanager
 def serving(
-    database: Path, folder: Path, label: str, command: list[str] | None = None, **settings: str
+    database: Path,
+    folder: Path,
+    label: str,
+    *,
+    command: list[str] | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
     """`experts-panel serve` (or `command`) on loopback and a free port, until /health answers."""
     port = free_port()
-    env = database_env(database, API_HOST="127.0.0.1", API_PORT=str(port), **settings)
+    env = database_env(database, API_HOST="127.0.0.1", API_PORT=str(port), **(settings or {}))
     log_path = folder / f"serve-{label}.log"
     started = time.perf_counter()
     with log_path.open("w") as out:
@@ -1365,7 +1370,7 @@ def run_config(
         **PHASE_MODELS,
         **settings,
     }
-    with serving(database, folder, figures.label.split()[0], **env) as server:
+    with serving(database, folder, figures.label.split()[0], settings=env) as server:
         # Warm up the vector caches with a one-post query, so wall times compare the map.
         ask(server.url, {"query": "warm up", "stream_progress": False, "max_posts": 1}, 120)
         for question in questions:
@@ -1783,7 +1788,7 @@ def main() -> None:
         def streams() -> None:
             floor_app = [sys.executable, str(Path(__file__).with_name("sse_floor.py"))]
             with (
-                serving(database, folder, "streams", **dict(args.setting)) as server,
+                serving(database, folder, "streams", settings=dict(args.setting)) as server,
                 serving(database, folder, "floor", command=floor_app) as floor,
             ):
                 bench_streams(server, args.streams, floor)

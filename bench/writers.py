@@ -97,7 +97,7 @@ def main() -> None:
             "OPENROUTER_BASE_URL": fake.base_url,
             **PHASE_MODELS,
         }
-        with serving(database, folder, "writers", **settings) as server:
+        with serving(database, folder, "writers", settings=settings) as server:
             streams = Streams(server.url, HANG_S)
             streams.start(args.streams)
             try:

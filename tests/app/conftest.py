@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import pytest
@@ -96,7 +97,7 @@ class Server:
         return self.process.returncode
 
 
-def start_server(db_path: Path, log: Path | None = None, **extra_env: str) -> Server:
+def start_server(db_path: Path, *, log: Path | None = None, **extra_env: str) -> Server:
     """A server on a free port. Its output goes to a pipe for the test to read, or to `log`
     when it may write more than a pipe holds (a full pipe would stop the server)."""
     port = free_port()
@@ -126,12 +127,16 @@ def start_server(db_path: Path, log: Path | None = None, **extra_env: str) -> Se
     raise RuntimeError("server did not start within 30 s")
 
 
+class ServerFactory(Protocol):
+    def __call__(self, db_path: Path, *, log: Path | None = None, **extra_env: str) -> Server: ...
+
+
 @pytest.fixture
-def server_factory() -> Iterator[type[Server] | object]:
+def server_factory() -> Iterator[ServerFactory]:
     started: list[Server] = []
 
-    def factory(db_path: Path, **extra_env: str) -> Server:
-        server = start_server(db_path, **extra_env)
+    def factory(db_path: Path, *, log: Path | None = None, **extra_env: str) -> Server:
+        server = start_server(db_path, log=log, **extra_env)
         started.append(server)
         return server
 

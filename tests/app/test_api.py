@@ -10,7 +10,7 @@ import pytest
 
 from experts_panel.db.migrations import load_migrations
 
-from .conftest import Server, cli_env, run_cli
+from .conftest import Server, ServerFactory, cli_env, run_cli
 from .exports import chat, write
 from .test_comments import GROUP_ID, channel_posts, discussion
 
@@ -47,7 +47,7 @@ def seeded(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def server(tmp_path: Path, server_factory) -> Server:
+def server(tmp_path: Path, server_factory: ServerFactory) -> Server:
     return server_factory(seeded(tmp_path), PRODUCTION_ORIGIN="https://panel.example.org")
 
 
@@ -90,7 +90,9 @@ def test_health_is_503_while_the_database_is_unreachable(server: Server) -> None
     assert httpx.get(f"{server.url}/health").status_code == 200
 
 
-def test_health_says_when_a_key_is_configured(tmp_path: Path, server_factory) -> None:
+def test_health_says_when_a_key_is_configured(
+    tmp_path: Path, server_factory: ServerFactory
+) -> None:
     server = server_factory(seeded(tmp_path), OPENROUTER_API_KEY="sk-test")
     assert httpx.get(f"{server.url}/health").json()["openrouter_configured"] is True
 
@@ -177,7 +179,9 @@ def test_cors_refuses_every_other_origin(server: Server, origin: str) -> None:
     assert "access-control-allow-origin" not in simple.headers
 
 
-def test_docs_are_served_outside_production_only(tmp_path: Path, server_factory) -> None:
+def test_docs_are_served_outside_production_only(
+    tmp_path: Path, server_factory: ServerFactory
+) -> None:
     db = seeded(tmp_path)
     development = server_factory(db)
     assert httpx.get(f"{development.url}/api/docs").status_code == 200
@@ -188,7 +192,9 @@ def test_docs_are_served_outside_production_only(tmp_path: Path, server_factory)
     assert httpx.get(f"{production.url}/api/openapi.json").status_code == 404
 
 
-def test_production_logs_json_lines_with_the_request_id(tmp_path: Path, server_factory) -> None:
+def test_production_logs_json_lines_with_the_request_id(
+    tmp_path: Path, server_factory: ServerFactory
+) -> None:
     server = server_factory(seeded(tmp_path), ENVIRONMENT="production")
     response = httpx.get(
         f"{server.url}/api/v1/experts", headers={"X-Request-ID": "3f1c2a9e4b7d4e0f9a1b2c3d4e5f6a7b"}
@@ -217,7 +223,7 @@ def test_production_logs_json_lines_with_the_request_id(tmp_path: Path, server_f
     assert requests[1]["request_id"] == generated
 
 
-def test_sigterm_stops_gracefully(tmp_path: Path, server_factory) -> None:
+def test_sigterm_stops_gracefully(tmp_path: Path, server_factory: ServerFactory) -> None:
     server = server_factory(seeded(tmp_path))
     assert httpx.get(f"{server.url}/health").status_code == 200
     server.process.send_signal(signal.SIGTERM)
@@ -226,7 +232,7 @@ def test_sigterm_stops_gracefully(tmp_path: Path, server_factory) -> None:
     assert "shutting down" in server.process.stdout.read()
 
 
-def test_serve_migrates_a_fresh_database(tmp_path: Path, server_factory) -> None:
+def test_serve_migrates_a_fresh_database(tmp_path: Path, server_factory: ServerFactory) -> None:
     db = tmp_path / "fresh" / "e.db"
     server = server_factory(db)
     assert httpx.get(f"{server.url}/api/v1/experts").json() == []

@@ -55,7 +55,7 @@ def user(
     name: str = "Ann",
     uid: str = "user1",
 ) -> dict[str, Any]:
-    extra = {} if reply_to is None else {"reply_to_message_id": reply_to}
+    extra: dict[str, Any] = {} if reply_to is None else {"reply_to_message_id": reply_to}
     return message(message_id, at(minutes), text, author=name, author_id=uid, **extra)
 
 

@@ -11,11 +11,13 @@ import httpx
 
 from experts_panel.in_use import recreating
 
-from .conftest import cli_env, run_cli, start_server
+from .conftest import ServerFactory, cli_env, run_cli, start_server
 from .test_cli import demo_counts
 
 
-def test_demo_does_not_recreate_the_database_a_service_uses(tmp_path: Path, server_factory) -> None:
+def test_demo_does_not_recreate_the_database_a_service_uses(
+    tmp_path: Path, server_factory: ServerFactory
+) -> None:
     db = tmp_path / "data" / "demo.db"
     server = server_factory(db)
     inode = db.stat().st_ino
@@ -34,7 +36,7 @@ def test_demo_does_not_recreate_the_database_a_service_uses(tmp_path: Path, serv
 
 
 def test_demo_recreates_the_database_once_the_service_stopped(
-    tmp_path: Path, server_factory
+    tmp_path: Path, server_factory: ServerFactory
 ) -> None:
     db = tmp_path / "demo.db"
     server_factory(db).stop()
@@ -44,7 +46,7 @@ def test_demo_recreates_the_database_once_the_service_stopped(
 
 
 def test_demo_is_refused_beside_a_service_killed_and_restarted(
-    tmp_path: Path, server_factory
+    tmp_path: Path, server_factory: ServerFactory
 ) -> None:
     """The kernel drops a dead holder's lock: a killed service leaves nothing stale, and the
     one started after it holds the lock again."""

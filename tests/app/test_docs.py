@@ -6,6 +6,8 @@ import re
 import sqlite3
 from pathlib import Path
 
+import typer
+
 from experts_panel.cli import app, experts_app, settings_app
 from experts_panel.db.migrations import migrate
 from experts_panel.settings import Settings
@@ -19,8 +21,12 @@ def test_every_setting_is_in_the_readme_table() -> None:
     assert documented == set(Settings.model_fields)
 
 
-def _names(typer_app) -> list[str]:
-    return [c.name or c.callback.__name__.replace("_", "-") for c in typer_app.registered_commands]
+def _names(typer_app: typer.Typer) -> list[str]:
+    # A command registered without a name takes its function's, as typer does.
+    return [
+        c.name or getattr(c.callback, "__name__", "").replace("_", "-")
+        for c in typer_app.registered_commands
+    ]
 
 
 def test_every_command_is_in_the_readme() -> None:

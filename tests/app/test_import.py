@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from experts_panel.db.database import Database
-from experts_panel.importer import ImportFailed, import_posts
+from experts_panel.importer import ImportFailed, PostImportSummary, import_posts
 
 from .conftest import cli_env, run_cli
 from .exports import at, chat, message, service, write
@@ -100,7 +100,9 @@ def basic_messages() -> list[dict[str, Any]]:
     ]
 
 
-async def do_import(database: Database, path: Path, expert: str = "demo", **kw: Any):
+async def do_import(
+    database: Database, path: Path, expert: str = "demo", **kw: Any
+) -> PostImportSummary:
     async with database.write() as conn:
         return await import_posts(conn, path, expert, **kw)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from experts_panel.db.migrations import (
+    Migration,
     MigrationError,
     load_migrations,
     migrate,
@@ -20,11 +21,11 @@ from .conftest import cli_env, run_cli
 NEXT = "-- oldest-compatible: {oldest}\nCREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);\n"
 
 
-def shipped() -> list:
+def shipped() -> list[Migration]:
     return load_migrations()
 
 
-def with_next(oldest_compatible: str) -> list:
+def with_next(oldest_compatible: str) -> list[Migration]:
     """The shipped migrations plus one more, as a newer release would ship them.
 
     `oldest_compatible` is "self" (older code must refuse) or "keep" (older code may go on).

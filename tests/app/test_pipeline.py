@@ -11,7 +11,11 @@ import pytest
 
 from experts_panel.db.database import Database
 from experts_panel.pipeline.citations import reconcile
-from experts_panel.pipeline.contract import ProgressEvent, QueryRequest
+from experts_panel.pipeline.contract import (
+    MultiExpertQueryResponse,
+    ProgressEvent,
+    QueryRequest,
+)
 from experts_panel.pipeline.runner import PHASES, Services, run_query
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
@@ -30,7 +34,9 @@ async def services(demo_path: Path) -> AsyncIterator[Services]:
         await database.close()
 
 
-async def ask(services: Services, **fields: object) -> tuple[object, list[ProgressEvent]]:
+async def ask(
+    services: Services, **fields: object
+) -> tuple[MultiExpertQueryResponse, list[ProgressEvent]]:
     request = QueryRequest.model_validate(fields)
     events: list[ProgressEvent] = []
 

@@ -97,12 +97,12 @@ async def test_indexing_is_incremental_and_follows_edits(
         assert [
             h.telegram_message_id for h in await lexical_search(conn, "ops", "kubernetes", 5)
         ] == [6]
-    conn = sqlite3.connect(db_path)
-    generation = conn.execute(
+    raw = sqlite3.connect(db_path)
+    generation = raw.execute(
         "SELECT generation FROM search_generation WHERE expert_id='ops'"
     ).fetchone()
     assert generation == (2,)  # the no-op run did not move it
-    empty = conn.execute(
+    empty = raw.execute(
         "SELECT dimensions FROM post_embeddings e JOIN posts p ON p.id = e.post_id "
         "WHERE p.telegram_message_id = 5 AND p.expert_id = 'ops'"
     ).fetchone()
@@ -158,12 +158,12 @@ async def test_removing_an_expert_removes_its_index(
         await index_expert(database, expert, embedder)
     async with database.write() as conn:
         await remove_expert(conn, "ops")
-    conn = sqlite3.connect(db_path)
-    assert conn.execute("SELECT count(*) FROM post_search WHERE expert_id='ops'").fetchone() == (0,)
-    assert conn.execute(
-        "SELECT count(*) FROM post_embeddings WHERE expert_id='ops'"
-    ).fetchone() == (0,)
-    assert conn.execute("SELECT count(*) FROM post_search").fetchone() == (2,)
+    raw = sqlite3.connect(db_path)
+    assert raw.execute("SELECT count(*) FROM post_search WHERE expert_id='ops'").fetchone() == (0,)
+    assert raw.execute("SELECT count(*) FROM post_embeddings WHERE expert_id='ops'").fetchone() == (
+        0,
+    )
+    assert raw.execute("SELECT count(*) FROM post_search").fetchone() == (2,)
 
 
 def test_index_command(tmp_path: Path) -> None:

@@ -128,8 +128,8 @@ def disagreements(
         exposed |= set(image["ports"])
         reference = f"{image['name']}:{image['tag']}"
         health = image["health"]
-        ports = {f"{port}/tcp": {} for port in image["ports"]}
-        paths = {path: {} for path in image["volumes"].values()}
+        ports: dict[str, dict[str, Any]] = {f"{port}/tcp": {} for port in image["ports"]}
+        paths: dict[str, dict[str, Any]] = {path: {} for path in image["volumes"].values()}
         env = sorted(f"{name}={value}" for name, value in image["env"].items())
         test = ["CMD", *health["cmd"]]
         for source, config in (("nix", nix[key]["config"]), ("images/build", host[key])):

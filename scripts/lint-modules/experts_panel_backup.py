@@ -1,0 +1,1 @@
+../../backup/experts-panel-backup
