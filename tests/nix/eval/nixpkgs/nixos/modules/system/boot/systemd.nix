@@ -58,6 +58,10 @@ let
       default = [ ];
       type = types.listOf unitNameType;
     };
+    bindsTo = mkOption {
+      default = [ ];
+      type = types.listOf unitNameType;
+    };
     restartTriggers = mkOption {
       default = [ ];
       type = types.listOf types.unspecified;
@@ -103,6 +107,7 @@ let
       Before = unit.before;
       Requires = unit.requires;
       PartOf = unit.partOf;
+      BindsTo = unit.bindsTo;
       X-Restart-Triggers = map (t: "${t}") unit.restartTriggers;
     }
     // unit.unitConfig;
@@ -152,6 +157,32 @@ in
   };
 
   config = {
+    # systemd.nix's warnings about services, as there.
+    warnings =
+      let
+        netOnline =
+          kind: name: def:
+          lib.optional (
+            lib.elem "network-online.target" def.after
+            && !(lib.elem "network-online.target" (def.wants ++ def.requires ++ def.bindsTo))
+          ) "${name}.${kind} is ordered after 'network-online.target' but doesn't depend on it";
+      in
+      lib.concatLists (
+        lib.mapAttrsToList (
+          name: service:
+          let
+            type = service.serviceConfig.Type or "";
+            restart = service.serviceConfig.Restart or "no";
+          in
+          lib.optional (type == "oneshot" && (restart == "always" || restart == "on-success"))
+            "Service '${name}.service' with 'Type=oneshot' cannot have 'Restart=always' or 'Restart=on-success'"
+          ++ lib.optional (service.serviceConfig ? StartLimitInterval)
+            "Service '${name}.service' uses the deprecated StartLimitInterval; use startLimitIntervalSec"
+          ++ netOnline "service" name service
+        ) config.systemd.services
+      )
+      ++ lib.concatLists (lib.mapAttrsToList (netOnline "target") config.systemd.targets);
+
     systemd.units =
       lib.mapAttrs' (name: svc: lib.nameValuePair "${name}.service" (serviceUnit name svc)) (
         lib.filterAttrs (_: svc: svc.enable) config.systemd.services
