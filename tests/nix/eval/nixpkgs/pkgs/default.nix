@@ -57,8 +57,20 @@ lib.fix (
     fakeNss = callPackage ./fake-nss.nix { };
     dockerTools = callPackage ./docker.nix { };
 
-    # pkgs/development/interpreters/python/default.nix calls cpython with `self`.
-    python3 = callPackage ./python.nix { self = pkgs.python3; };
+    # pkgs/development/interpreters/python/default.nix calls cpython with `self` and the
+    # version; python3 is python314 in the snapshot read (python3Minimal is built from its
+    # sources there).
+    python313 = callPackage ./python.nix {
+      self = pkgs.python313;
+      sourceVersion = {
+        major = "3";
+        minor = "13";
+        patch = "14";
+        suffix = "";
+      };
+    };
+    python314 = callPackage ./python.nix { self = pkgs.python314; };
+    python3 = pkgs.python314;
     python3Packages = pkgs.python3.pkgs;
 
     testers = callPackage ./testers.nix { };
