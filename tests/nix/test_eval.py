@@ -387,11 +387,18 @@ def test_every_stand_in_package_names_its_nixpkgs_file() -> None:
     assert leaves and {name for _, name in sourced} == set(leaves)
 
 
-def test_no_stand_in_names_a_registry_host() -> None:
-    hosts = re.compile(r"(registry\.npmjs\.org|pypi\.org|pythonhosted\.org|registry\.yarnpkg)")
+def test_no_stand_in_and_no_fetch_names_a_host() -> None:
+    # Committed files name no package registry's host: the stand-ins and the Nix files that
+    # fetch hold no URL with a real host at all (test domains aside).
+    files = [
+        *(p for p in (REPO / "tests/nix/eval").rglob("*") if p.is_file()),
+        REPO / "nix/frontend.nix",
+        *(REPO / "nix/python").glob("*.nix"),
+    ]
     offenders = [
-        str(p.relative_to(REPO))
-        for p in (REPO / "tests/nix/eval").rglob("*")
-        if p.is_file() and hosts.search(p.read_text(encoding="utf-8", errors="replace"))
+        f"{path.relative_to(REPO)}: {host}"
+        for path in files
+        for host in re.findall(r"://([A-Za-z0-9.-]+)", path.read_text(encoding="utf-8"))
+        if "." in host and not host.endswith((".test", ".example", ".example.org"))
     ]
     assert not offenders
