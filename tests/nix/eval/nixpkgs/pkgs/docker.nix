@@ -7,6 +7,7 @@
 # so a value JSON cannot hold (a function, a path that cannot be copied) fails here too.
 {
   lib,
+  stdenv,
   cacert,
   fakeNss,
   runCommand,
@@ -26,7 +27,8 @@
   streamLayeredImage = lib.makeOverridable (
     {
       name,
-      architecture ? "amd64",
+      # docker/default.nix: go.GOARCH of the host platform.
+      architecture ? stdenv.hostPlatform.go.GOARCH,
       config ? { },
       contents ? [ ],
       created ? "1970-01-01T00:00:01Z",

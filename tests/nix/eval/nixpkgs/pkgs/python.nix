@@ -92,6 +92,13 @@ let
   pkgs = pkgsHostHost;
   inherit (pkgs) buildEnv;
 
+  # The Python packages this project takes from nixpkgs, each an attribute of
+  # pkgs/top-level/python-packages.nix (pkgs/development/python-modules/<name>/) in the snapshot
+  # read. The versions are those docs/nix.md lists where it lists one; nothing evaluated here
+  # depends on them. Packages nixpkgs does not have are not here, so asking for one fails as
+  # it would against nixpkgs: fasttext-predict in particular was removed on 2026-03-11
+  # (python-aliases.nix: "removed as the only consumer searxng removed its usage"), before the
+  # 26.05 branch-off.
   available = {
     aiosqlite = "0.21.0";
     colorlog = "6.9.0";
