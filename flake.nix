@@ -2,7 +2,7 @@
   description = "Experts Panel: ask one question, get answers from several Telegram-channel experts";
 
   # The one input, pinned in flake.lock; `nix flake update` moves it (docs/nix.md).
-  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.11";
+  inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
 
   outputs =
     { self, nixpkgs }:

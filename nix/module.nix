@@ -1,7 +1,7 @@
 # services.experts-panel: a NixOS host that runs the panel the way docs/ tells a VPS operator
 # to: one ordinary user with lingering runs the Quadlet units in quadlet/ under systemd --user
-# (rootless Podman), loads the Nix-built images under :current, and the host is hardened for a
-# public address (SSH by key only, fail2ban).
+# (rootless Podman), loads the Nix-built images under :current, and, with hardenHost, hardens
+# the host's SSH for a public address (keys only, fail2ban).
 { self }:
 {
   config,
@@ -52,6 +52,14 @@ let
       ".kube"
     ];
   quadletUnits = filter isQuadlet quadletFiles;
+  # quadlet/ goes to the store once, as a directory, and units are files inside it: a unit's
+  # own name may hold "@" (experts-panel-notify@.service is a template), which the name of a
+  # store path may not, so `../quadlet + "/${file}"` cannot be copied on its own.
+  quadletDir = builtins.path {
+    path = ../quadlet;
+    name = "experts-panel-quadlet";
+  };
+  unitFile = file: "${quadletDir}/${file}";
   userUnits = filter (file: hasSuffix ".service" file || hasSuffix ".timer" file) quadletFiles;
   timers = filter (hasSuffix ".timer") userUnits;
 
@@ -371,10 +379,12 @@ in
 
     hardenHost = mkOption {
       type = types.bool;
-      default = true;
+      default = false;
       description = ''
-        Harden SSH for a public address: keys only, no password or keyboard-interactive
-        login, root by key only, and fail2ban's sshd jail.
+        Also harden the host's SSH for a public address: enable it with keys only (no
+        password or keyboard-interactive login, root by key only) and fail2ban's sshd jail.
+        Off by default: how a host is reached belongs to its own configuration, and a
+        service module leaves it alone unless asked.
       '';
     };
   };
@@ -426,7 +436,7 @@ in
     environment.etc = lib.listToAttrs (
       map (file: {
         name = "containers/systemd/users/${uid}/${file}";
-        value.source = ../quadlet + "/${file}";
+        value.source = unitFile file;
       }) quadletUnits
     );
 
@@ -450,8 +460,8 @@ in
       (link "${userDir}/experts-panel-.service.d/50-nixos-path.conf" pathDropIn)
       (link "${userDir}/experts-panel-backup.timer.d/50-nixos-schedule.conf" scheduleDropIn)
     ]
-    ++ map (file: link "${userDir}/${file}" (../quadlet + "/${file}")) userUnits
-    ++ map (file: link "${userDir}/timers.target.wants/${file}" (../quadlet + "/${file}")) timers;
+    ++ map (file: link "${userDir}/${file}" (unitFile file)) userUnits
+    ++ map (file: link "${userDir}/timers.target.wants/${file}" (unitFile file)) timers;
 
     # On every switch (and at boot): the user's manager rereads its units, the setup runs again
     # (new settings, key or images), the stack starts, and `podman auto-update` moves a running

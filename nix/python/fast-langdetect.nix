@@ -3,7 +3,9 @@
 {
   buildPythonPackage,
   fetchPypi,
+  pythonOlder,
   fasttext-predict,
+  fasttext-predict-v2,
   robust-downloader,
 }:
 buildPythonPackage rec {
@@ -19,10 +21,10 @@ buildPythonPackage rec {
     hash = "sha256-ZD7+QDMij0nYrfs9Ac8uZLJ4Qu0sAgSd42VudgzdWgM=";
   };
 
-  # fasttext-predict is nixpkgs' own (a compiled extension); the wheel asks for >=0.9.2.4 on
-  # Python < 3.14, which is what nixpkgs has.
+  # The wheel asks for fasttext-predict (>=0.9.2.4) on Python < 3.14 and for its fork
+  # fasttext-predict-v2 from 3.14 on; both are built in nix/python/ from the locked sdists.
   dependencies = [
-    fasttext-predict
+    (if pythonOlder "3.14" then fasttext-predict else fasttext-predict-v2)
     robust-downloader
   ];
 

@@ -86,6 +86,8 @@ in
           acmeEmail = "ops@${domain}";
           acmeServer = "https://${nodes.acme.test-support.acme.caDomain}/dir";
           acmeCaBundle = nodes.acme.test-support.acme.caCert;
+          # The first subtest checks SSH by key only and fail2ban's jail.
+          hardenHost = true;
         };
         environment.systemPackages = [ pkgs.openssl ];
       };

@@ -1,6 +1,7 @@
 """What Nix fetches is what the rest of the project pins.
 
-- flake.lock holds nixpkgs at the agreed nixos-25.11 revision, and flake.nix asks for that
+- flake.lock holds nixpkgs at the agreed nixos-26.05 revision (the one nix-community's
+  home-manager, branch release-26.05, locked on 2026-08-22), and flake.nix asks for that
   branch (tests/nix/run also has Nix itself confirm that the lock matches flake.nix);
 - each Python package nix/python/ adds is the very file app/requirements.lock pins: same
   version, and the SRI hash is one of the lock's sha256 hashes for that package.
@@ -20,13 +21,13 @@ PIN = {
     "type": "github",
     "owner": "NixOS",
     "repo": "nixpkgs",
-    "rev": "25f538306313eae3927264466c70d7001dcea1df",
-    "lastModified": 1779796641,
-    "narHash": "sha256-ZsIrKmhp4vbBXoXXmR/tBXA/UCsAQiJL9vsgZEduhVY=",
+    "rev": "5880666fd9eb563038431edb35c2d0aa595884e6",
+    "lastModified": 1787204541,
+    "narHash": "sha256-OURZPknrTjQrlNyxPdqzyqmU/81Wes1CUP/Ft1Rv/YI=",
 }
 
 
-def test_flake_lock_pins_nixpkgs_nixos_25_11() -> None:
+def test_flake_lock_pins_nixpkgs_nixos_26_05() -> None:
     lock = json.loads((REPO / "flake.lock").read_text(encoding="utf-8"))
     assert lock["version"] == 7
     assert lock["nodes"][lock["root"]]["inputs"] == {"nixpkgs": "nixpkgs"}
@@ -36,10 +37,10 @@ def test_flake_lock_pins_nixpkgs_nixos_25_11() -> None:
         "type": "github",
         "owner": "NixOS",
         "repo": "nixpkgs",
-        "ref": "nixos-25.11",
+        "ref": "nixos-26.05",
     }
     flake = (REPO / "flake.nix").read_text(encoding="utf-8")
-    assert 'inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.11";' in flake
+    assert 'inputs.nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";' in flake
 
 
 def lock_hashes(lock_text: str) -> dict[str, tuple[str, set[str]]]:
