@@ -37,7 +37,10 @@ class ParseFailed(Exception):
 
 
 def parse(path: Path, chat: str | None, channel: ChannelIdentity, send: Any) -> None:
-    """Parse `path` and call `send(("batch", ParsedBatch))` for every `BATCH` posts."""
+    """Parse `path` and call `send(("batch", ParsedBatch))` for every `BATCH` posts.
+
+    A message whose id came earlier in the file is skipped and reported: the first copy is
+    kept, since a later one cannot be weighed against it without holding the whole file."""
     export = TelegramExport(path, chat=chat)
     rows = PostRows(channel)
     read = 0
@@ -47,10 +50,15 @@ def parse(path: Path, chat: str | None, channel: ChannelIdentity, send: Any) -> 
         read += n
 
     seen = 0
+    ids: set[int] = set()
     for raw in export.messages(count):
         seen += 1
         try:
-            message_id_of(raw)
+            message_id = message_id_of(raw)
+            if message_id in ids:
+                rows.duplicate(message_id)
+                continue
+            ids.add(message_id)
             kind = raw.get("type")
             if kind != "message":
                 rows.skip(str(kind))

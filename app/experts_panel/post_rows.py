@@ -63,6 +63,7 @@ class ParsedBatch:
     links: list[LinkCandidate] = field(default_factory=list)
     messages_seen: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    duplicate_ids: list[int] = field(default_factory=list)  # one entry per copy skipped
     external_mentions: int = 0
     bytes_read: int = 0
 
@@ -93,6 +94,10 @@ class PostRows:
     def skip(self, kind: str) -> None:
         self.batch.messages_seen += 1
         self.batch.skipped[kind] += 1
+
+    def duplicate(self, message_id: int) -> None:
+        self.batch.messages_seen += 1
+        self.batch.duplicate_ids.append(message_id)
 
     def add(self, message: Message) -> None:
         batch = self.batch
