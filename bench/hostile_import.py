@@ -7,7 +7,8 @@ stops at the cap instead of exhausting the machine. Prints, for each file: its s
 status, the seconds, the peak RSS of the import and its parsing process as wait4 gives it (the
 kernel takes the larger of the process and its reaped children; a parser left unreaped, as at
 a time-out, is missing from it), the peak of the two summed as sampled every 50 ms ("tree"),
-how many lines it wrote to stderr, and its error line. "hit cap" means it ran out of its
+how many lines it wrote to stderr, and its error line (or, when it succeeds, what its
+summary says of duplicate ids, else the summary's first line). "hit cap" means it ran out of its
 capped address space (MemoryError, or killed); "timed out" means it was killed after
 --timeout seconds (a FIFO with no writer blocks an open).
 
@@ -140,16 +141,19 @@ def run(path: Path, database: Path, cap: int, timeout: float) -> dict[str, Any]:
     cli = [str(cli_path)] if cli_path.exists() else [sys.executable, "-m", "experts_panel.cli"]
     env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{database}", LOG_LEVEL="WARNING")
     err = Path(f"{database}.err")
+    # Migrated first, so what the import writes to stderr is all its own.
+    subprocess.run([*cli, "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
 
+    out = Path(f"{database}.out")
     started = time.perf_counter()
-    with err.open("w") as stderr:
+    with err.open("w") as stderr, out.open("w") as stdout:
         process = subprocess.Popen(
             # prlimit execs the command: no fork of this process, so the peak RSS is the
             # import's own (a forked child's counts the parent's pages).
             ["prlimit", f"--as={cap}", "--", *cli, "import", str(path), "--expert", "hostile"],
             env=env,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            stdout=stdout,
             stderr=stderr,
             start_new_session=True,  # a time-out ends the parsing process too
         )
@@ -183,10 +187,19 @@ def run(path: Path, database: Path, cap: int, timeout: float) -> dict[str, Any]:
         "rss_mb": usage.ru_maxrss * 1024 / 1e6,
         "tree_mb": tree_peak / 1e6,
         "stderr_lines": len(lines),
-        "said": next(
-            (line for line in lines if line.startswith("error:")), lines[-1] if lines else ""
-        ),
+        "said": _said(lines, out.read_text(errors="replace").splitlines()),
     }
+
+
+def _said(errors: list[str], output: list[str]) -> str:
+    """Its error line; else its summary's line on duplicates, or its first line."""
+    for line in errors:
+        if line.startswith("error:"):
+            return line
+    if errors:
+        return errors[-1]
+    found = [line.strip() for line in output if "duplicate ids:" in line]
+    return found[0] if found else (output[0] if output else "")
 
 
 def _tree_rss(pid: int) -> int:

@@ -254,10 +254,11 @@ def _print_post_summary(s: PostImportSummary) -> None:
 
 
 def _print_duplicates(copies: int, ids: list[int]) -> None:
-    listed = ", ".join(map(str, ids)) + (", ..." if len(ids) == LISTED_DUPLICATES else "")
+    more = len(ids) == LISTED_DUPLICATES  # the summary lists no more than that
+    listed = ", ".join(map(str, ids)) + (", ..." if more else "")
     out.print(
-        f"  duplicate ids: {copies} copies of {len(ids)}"
-        f"{'+' if len(ids) == LISTED_DUPLICATES else ''} ids skipped, "
+        f"  duplicate ids: {copies} {'copy' if copies == 1 else 'copies'} of "
+        f"{len(ids)}{' or more' if more else ''} {'id' if len(ids) == 1 else 'ids'} skipped, "
         f"the first copy kept: {listed}",
         highlight=False,
     )
