@@ -6,10 +6,12 @@ each as long as the path to it: memory grows with the square of the depth (20,00
 over, however large. So every read of the file (64 KiB) is checked here first, and a read
 that breaks a limit never reaches the parser:
 
-- nesting deeper than `MAX_DEPTH` levels (the root object is level 1);
-- a message (an item of a list at `message_level`) over `MAX_VALUE_BYTES` of the file;
-- a string or number over `MAX_VALUE_BYTES` anywhere (a name, a key): more than that many
-  bytes read without a bracket or the end of a string.
+- nesting deeper than `MAX_DEPTH` levels (the root object is level 1), exactly;
+- a message (an item of a list at `message_level`) over `MAX_VALUE_BYTES` of the file,
+  exactly: measured byte by byte when it spans more than that many bytes of reads;
+- a string or number anywhere (a name, a key) once more than `MAX_VALUE_BYTES` have been
+  read without a bracket or the end of a string; counted in whole reads, so one a read
+  longer may pass outside a message (inside one, the message's own limit is exact).
 
 Checking a read costs a few passes of C over its bytes (escapes dropped, everything but
 brackets and quotes deleted, strings' brackets removed) and nothing per JSON event; only a
@@ -54,8 +56,9 @@ class ScanState:
 
 @dataclass(frozen=True)
 class _Shape:
-    """One read, reduced: the depth after it, the lowest it went, an upper bound on the
-    highest, and whether it had any bracket or quote at all."""
+    """One read, reduced: the state after it, the lowest depth it went to, an upper bound on
+    the highest, and whether it is quiet: no bracket and no quote in it, or all of it inside
+    one string."""
 
     end: ScanState
     lowest: int
@@ -142,7 +145,9 @@ class ShapeGuard:
     """Checks an export's reads in order; `check` raises `LimitExceeded`.
 
     `message_level` is the depth of the list holding the messages (2 in a single chat's
-    export, 5 in a full-account export), or None to check no message's size."""
+    export, 5 in a full-account export), or None to check no message's size. A message that
+    begins and ends within one read is not measured: the limit must be larger than a read
+    (1 MiB against 64 KiB)."""
 
     def __init__(
         self,
