@@ -31,7 +31,7 @@ from experts_panel.importer import (
     open_export,
     upsert_sql,
 )
-from experts_panel.post_rows import content_hash, json_or_none
+from experts_panel.post_rows import SeenIds, content_hash, json_or_none
 from experts_panel.telegram.export import ExportError
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
 from experts_panel.telegram.text import normalise_for_matching
@@ -217,18 +217,17 @@ async def import_comments(
 
     copy_to_post: dict[int, int | None] = {}
     parent_of: dict[int, int | None] = {}
-    seen: set[int] = set()
+    seen = SeenIds()
     try:
         # Pass 1: find the copies, match them, and record who replies to whom. A message
         # whose id came earlier in the file is skipped, as in a channel's import.
         for raw in export.messages(on_read):
             try:
                 message_id = message_id_of(raw)
-                if message_id in seen:
+                if not seen.add(message_id):
                     summary.duplicates += 1
                     note_duplicates(summary.duplicate_ids, [message_id])
                     continue
-                seen.add(message_id)
                 if raw.get("type") != "message":
                     summary.skipped[str(raw.get("type"))] += 1
                     continue
@@ -255,12 +254,11 @@ async def import_comments(
 
         # Pass 2: store each comment whose chain leads to a matched post.
         writer = _CommentWriter(conn, expert, summary)
-        stored: set[int] = set()
+        stored = SeenIds()
         for raw in export.messages():
             message_id = raw["id"]
-            if message_id in stored:  # a later copy, skipped in pass 1 too
+            if not stored.add(message_id):  # a later copy, skipped in pass 1 too
                 continue
-            stored.add(message_id)
             if raw.get("type") != "message" or message_id in copy_to_post:
                 continue
             summary.comments_seen += 1

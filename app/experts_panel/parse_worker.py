@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from experts_panel.post_rows import ChannelIdentity, ParsedBatch, PostRows
+from experts_panel.post_rows import ChannelIdentity, ParsedBatch, PostRows, SeenIds
 from experts_panel.telegram.export import ExportError, TelegramExport
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
 
@@ -50,15 +50,14 @@ def parse(path: Path, chat: str | None, channel: ChannelIdentity, send: Any) -> 
         read += n
 
     seen = 0
-    ids: set[int] = set()
+    ids = SeenIds()
     for raw in export.messages(count):
         seen += 1
         try:
             message_id = message_id_of(raw)
-            if message_id in ids:
+            if not ids.add(message_id):
                 rows.duplicate(message_id)
                 continue
-            ids.add(message_id)
             kind = raw.get("type")
             if kind != "message":
                 rows.skip(str(kind))
