@@ -145,8 +145,11 @@ def generate(count: int, seed: int = 7) -> dict[str, Any]:
     }
 
 
-def measure(export: Path, database: Path, cli: list[str]) -> tuple[float, int, dict[str, Any]]:
-    """Wall seconds, peak RSS in bytes and the JSON summary of one import process."""
+def measure(
+    export: Path, database: Path, cli: list[str]
+) -> tuple[float, int, dict[str, Any], float]:
+    """Wall seconds, peak RSS in bytes, the JSON summary of one import process, and the CPU
+    seconds it and its parsing process used (wait4 counts the children it reaped)."""
     env = dict(os.environ, DATABASE_URL=f"sqlite+aiosqlite:///{database}", LOG_LEVEL="WARNING")
     command = [*cli, "import", str(export), "--expert", "bench", "--username", USERNAME, "--json"]
     output = Path(f"{database}.out")
@@ -159,7 +162,8 @@ def measure(export: Path, database: Path, cli: list[str]) -> tuple[float, int, d
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise SystemExit(f"import of {export.name} failed with exit code {process.returncode}")
-    return elapsed, usage.ru_maxrss * 1024, json.loads(output.read_text())
+    cpu = usage.ru_utime + usage.ru_stime
+    return elapsed, usage.ru_maxrss * 1024, json.loads(output.read_text()), cpu
 
 
 def write_export(path: Path, size: int) -> None:
@@ -187,17 +191,17 @@ def main() -> None:
         root = Path(tmp)
         print(
             f"{'messages':>9} {'file MB':>8} {'run':>9} {'import s':>8} {'msg/s':>8} "
-            f"{'process s':>8} {'msg/s':>8} {'RSS MB':>8} {'parser':>8} {'sum':>8}"
+            f"{'process s':>8} {'msg/s':>8} {'cpu s':>7} {'RSS MB':>8} {'parser':>8} {'sum':>8}"
         )
         for size in args.sizes:
             export = root / f"export-{size}.json"
             write_export(export, size)
             mb = export.stat().st_size / 1e6
-            fresh: list[tuple[float, float, int, int]] = []
-            again: list[tuple[float, float, int, int]] = []
+            fresh: list[tuple[float, float, int, int, float]] = []
+            again: list[tuple[float, float, int, int, float]] = []
             for run in range(args.runs):
                 database = root / f"bench-{size}-{run}.db"
-                seconds, rss, summary = measure(export, database, cli)
+                seconds, rss, summary, cpu = measure(export, database, cli)
                 assert summary["posts"]["messages_seen"] == size, summary
                 fresh.append(
                     (
@@ -205,9 +209,10 @@ def main() -> None:
                         seconds,
                         rss,
                         summary["posts"]["parser_peak_rss_bytes"],
+                        cpu,
                     )
                 )
-                seconds, rss, summary = measure(export, database, cli)
+                seconds, rss, summary, cpu = measure(export, database, cli)
                 assert summary["posts"]["posts_unchanged"] == summary["posts"][
                     "messages_seen"
                 ] - sum(summary["posts"]["skipped"].values()), summary
@@ -217,6 +222,7 @@ def main() -> None:
                         seconds,
                         rss,
                         summary["posts"]["parser_peak_rss_bytes"],
+                        cpu,
                     )
                 )
             for label, figures in (("fresh", fresh), ("re-import", again)):
@@ -224,14 +230,17 @@ def main() -> None:
                 whole = statistics.median(f[1] for f in figures)
                 peak = max(f[2] for f in figures) / 1e6
                 parser_mb = max(f[3] for f in figures) / 1e6
+                cpu = statistics.median(f[4] for f in figures)
                 print(
                     f"{size:>9} {mb:>8.1f} {label:>9} {inside:>8.2f} {size / inside:>8.0f} "
-                    f"{whole:>8.2f} {size / whole:>8.0f} {peak:>8.1f} {parser_mb:>8.1f} "
-                    f"{peak + parser_mb:>8.1f}"
+                    f"{whole:>8.2f} {size / whole:>8.0f} {cpu:>7.2f} {peak:>8.1f} "
+                    f"{parser_mb:>8.1f} {peak + parser_mb:>8.1f}"
                 )
         print(
             "import s: parse and store, as the import reports it (duration_s); process s: the "
-            "whole command, with interpreter start-up and migration; medians of the runs. "
+            "whole command, with interpreter start-up and migration; cpu s: the CPU seconds "
+            "(user and system) of the command and its parsing process, which a busy shared "
+            "machine inflates less than wall time; medians of the runs. "
             "RSS MB: peak of the import process (its wait4 figure; the kernel takes the larger "
             "of it and its children's), parser: peak of the parsing process as it reports "
             "itself, sum: both at once at worst; the largest of the runs"

@@ -36,7 +36,13 @@ from experts_panel.experts import (
     remove_expert,
     rename_expert,
 )
-from experts_panel.importer import ImportFailed, PostImportSummary, import_posts, open_export
+from experts_panel.importer import (
+    LISTED_DUPLICATES,
+    ImportFailed,
+    PostImportSummary,
+    import_posts,
+    open_export,
+)
 from experts_panel.logs import configure_logging
 from experts_panel.settings import Settings, SettingsError, env_example, load_settings
 
@@ -237,10 +243,23 @@ def _print_post_summary(s: PostImportSummary) -> None:
         f"unchanged {s.posts_unchanged}; skipped {skipped}",
         highlight=False,
     )
+    if s.duplicates:
+        _print_duplicates(s.duplicates, s.duplicate_ids)
     out.print(
         f"  links: {s.reply_links} reply, {s.mention_links} mention; "
         f"{s.dangling_references} to posts not in the archive; "
         f"{s.external_mentions} mentions of other channels kept as metadata",
+        highlight=False,
+    )
+
+
+def _print_duplicates(copies: int, ids: list[int]) -> None:
+    more = len(ids) == LISTED_DUPLICATES  # the summary lists no more than that
+    listed = ", ".join(map(str, ids)) + (", ..." if more else "")
+    out.print(
+        f"  duplicate ids: {copies} {'copy' if copies == 1 else 'copies'} of "
+        f"{len(ids)}{' or more' if more else ''} {'id' if len(ids) == 1 else 'ids'} skipped, "
+        f"the first copy kept: {listed}",
         highlight=False,
     )
 
@@ -259,6 +278,8 @@ def _print_comment_summary(s: CommentImportSummary) -> None:
         )
     if len(s.unmatched_copies) > 20:
         out.print(f"    ... and {len(s.unmatched_copies) - 20} more", highlight=False)
+    if s.duplicates:
+        _print_duplicates(s.duplicates, s.duplicate_ids)
     out.print(
         f"  comments {s.comments_seen}: added {s.comments_added}, updated {s.comments_updated}, "
         f"unchanged {s.comments_unchanged} ({s.author_comments} by the channel); "

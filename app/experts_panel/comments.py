@@ -23,8 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.schema import comments, experts, import_runs, posts
 from experts_panel.experts import Expert, check_slug, get_expert, now_iso
-from experts_panel.importer import BATCH, ImportFailed, ProgressCallback, open_export, upsert_sql
-from experts_panel.post_rows import content_hash, json_or_none
+from experts_panel.importer import (
+    BATCH,
+    ImportFailed,
+    ProgressCallback,
+    note_duplicates,
+    open_export,
+    upsert_sql,
+)
+from experts_panel.post_rows import SeenIds, content_hash, json_or_none
 from experts_panel.telegram.export import ExportError
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
 from experts_panel.telegram.text import normalise_for_matching
@@ -80,6 +87,8 @@ class CommentImportSummary:
     not_under_a_post: int = 0
     under_unmatched_copy: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0  # messages skipped because their id came earlier in the file
+    duplicate_ids: list[int] = field(default_factory=list)  # the first few such ids
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -97,6 +106,8 @@ class CommentImportSummary:
             "not_under_a_post": self.not_under_a_post,
             "under_unmatched_copy": self.under_unmatched_copy,
             "skipped": dict(self.skipped),
+            "duplicates": self.duplicates,
+            "duplicate_ids": self.duplicate_ids,
         }
 
 
@@ -206,11 +217,17 @@ async def import_comments(
 
     copy_to_post: dict[int, int | None] = {}
     parent_of: dict[int, int | None] = {}
+    seen = SeenIds()
     try:
-        # Pass 1: find the copies, match them, and record who replies to whom.
+        # Pass 1: find the copies, match them, and record who replies to whom. A message
+        # whose id came earlier in the file is skipped, as in a channel's import.
         for raw in export.messages(on_read):
             try:
                 message_id = message_id_of(raw)
+                if not seen.add(message_id):
+                    summary.duplicates += 1
+                    note_duplicates(summary.duplicate_ids, [message_id])
+                    continue
                 if raw.get("type") != "message":
                     summary.skipped[str(raw.get("type"))] += 1
                     continue
@@ -229,7 +246,7 @@ async def import_comments(
                     reply_to = raw.get("reply_to_message_id")
                     parent_of[message_id] = reply_to if isinstance(reply_to, int) else None
             except MessageError as exc:
-                raise ImportFailed(f"{path}: message {raw.get('id')}: {exc}") from exc
+                raise ImportFailed(f"{path}: message {raw.get('id')!r}: {exc}") from exc
         if summary.copies_seen == 0 and not parent_of:
             raise ImportFailed(f"{path}: the chat {group.name!r} has no messages")
 
@@ -237,11 +254,12 @@ async def import_comments(
 
         # Pass 2: store each comment whose chain leads to a matched post.
         writer = _CommentWriter(conn, expert, summary)
+        stored = SeenIds()
         for raw in export.messages():
-            if raw.get("type") != "message":
-                continue
             message_id = raw["id"]
-            if message_id in copy_to_post:
+            if not stored.add(message_id):  # a later copy, skipped in pass 1 too
+                continue
+            if raw.get("type") != "message" or message_id in copy_to_post:
                 continue
             summary.comments_seen += 1
             target = post_of.get(message_id)

@@ -40,6 +40,8 @@ from experts_panel.post_rows import (
 from experts_panel.telegram.export import ChatInfo, ExportError, TelegramExport
 
 BATCH = 500
+# The summary lists this many duplicated ids at most (it counts them all).
+LISTED_DUPLICATES = 20
 ProgressCallback = Callable[[int], None]
 
 
@@ -81,6 +83,8 @@ class PostImportSummary:
     posts_updated: int = 0
     posts_unchanged: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0  # messages skipped because their id came earlier in the file
+    duplicate_ids: list[int] = field(default_factory=list)  # the first few such ids
     reply_links: int = 0
     mention_links: int = 0
     dangling_references: int = 0
@@ -99,6 +103,8 @@ class PostImportSummary:
             "posts_updated": self.posts_updated,
             "posts_unchanged": self.posts_unchanged,
             "skipped": dict(self.skipped),
+            "duplicates": self.duplicates,
+            "duplicate_ids": self.duplicate_ids,
             "reply_links": self.reply_links,
             "mention_links": self.mention_links,
             "dangling_references": self.dangling_references,
@@ -150,9 +156,8 @@ class _PostStore:
         self.changed_ids: list[int] = []
         self.stored_ids: set[int] = set()
 
-    async def store(self, batch_rows: list[tuple[Any, ...]]) -> None:
-        # Within one file a later copy of an id wins, as it would on a second import.
-        rows = list({row[ID_INDEX]: row for row in batch_rows}.values())
+    async def store(self, rows: list[tuple[Any, ...]]) -> None:
+        # The parser sends each id once: later copies in the file are skipped and counted.
         if not rows:
             return
         ids = [row[ID_INDEX] for row in rows]
@@ -225,6 +230,15 @@ class _PostStore:
             )
 
 
+def note_duplicates(listed: list[int], found: list[int]) -> None:
+    """Add to `listed` the ids in `found` it lacks, up to `LISTED_DUPLICATES`."""
+    for message_id in found:
+        if len(listed) >= LISTED_DUPLICATES:
+            return
+        if message_id not in listed:
+            listed.append(message_id)
+
+
 def open_export(path: Path, chat: str | None = None) -> TelegramExport:
     """Open an export and read its chat's identity; raises `ImportFailed` naming the file."""
     try:
@@ -259,6 +273,8 @@ async def import_posts(
         async for batch in parse_in_worker(path, chat, channel, worker):
             summary.messages_seen += batch.messages_seen
             summary.skipped.update(batch.skipped)
+            note_duplicates(summary.duplicate_ids, batch.duplicate_ids)
+            summary.duplicates += len(batch.duplicate_ids)
             summary.external_mentions += batch.external_mentions
             store.link_candidates.extend(batch.links)
             await store.store(batch.rows)

@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -24,7 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from experts_panel.post_rows import ChannelIdentity, ParsedBatch, PostRows
+from experts_panel.post_rows import ChannelIdentity, ParsedBatch, PostRows, SeenIds
 from experts_panel.telegram.export import ExportError, TelegramExport
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
 
@@ -36,7 +37,10 @@ class ParseFailed(Exception):
 
 
 def parse(path: Path, chat: str | None, channel: ChannelIdentity, send: Any) -> None:
-    """Parse `path` and call `send(("batch", ParsedBatch))` for every `BATCH` posts."""
+    """Parse `path` and call `send(("batch", ParsedBatch))` for every `BATCH` posts.
+
+    A message whose id came earlier in the file is skipped and reported: the first copy is
+    kept, since a later one cannot be weighed against it without holding the whole file."""
     export = TelegramExport(path, chat=chat)
     rows = PostRows(channel)
     read = 0
@@ -46,17 +50,21 @@ def parse(path: Path, chat: str | None, channel: ChannelIdentity, send: Any) -> 
         read += n
 
     seen = 0
+    ids = SeenIds()
     for raw in export.messages(count):
         seen += 1
         try:
-            message_id_of(raw)
+            message_id = message_id_of(raw)
+            if not ids.add(message_id):
+                rows.duplicate(message_id)
+                continue
             kind = raw.get("type")
             if kind != "message":
                 rows.skip(str(kind))
                 continue
             rows.add(parse_message(raw))
         except MessageError as exc:
-            raise ParseFailed(f"{path}: message {raw.get('id', f'#{seen}')}: {exc}") from exc
+            raise ParseFailed(f"{path}: {_which(raw, seen)}: {exc}") from exc
         if len(rows.batch.rows) >= BATCH:
             batch = rows.take()
             batch.bytes_read, read = read, 0
@@ -66,16 +74,27 @@ def parse(path: Path, chat: str | None, channel: ChannelIdentity, send: Any) -> 
     send(("batch", batch))
 
 
+def _which(raw: dict[str, Any], seen: int) -> str:
+    """How an error names a message: by its id when it has a usable one, else by position."""
+    value = raw.get("id")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return f"message {value}"
+    return f"message #{seen} of the file"
+
+
 def main() -> None:
     fd, job = int(sys.argv[1]), json.loads(sys.argv[2])
     connection = Connection(fd, readable=False)
+    path = job["path"]
     try:
-        parse(Path(job["path"]), job["chat"], ChannelIdentity(**job["channel"]), connection.send)
+        parse(Path(path), job["chat"], ChannelIdentity(**job["channel"]), connection.send)
         connection.send(("done", _peak_rss_bytes()))
     except (ParseFailed, ExportError) as exc:
         connection.send(("error", str(exc)))
     except BrokenPipeError:
         pass  # the parent gave up; nothing to tell
+    except Exception as exc:  # a bug met by some input: one line for the reader, not a trace
+        connection.send(("error", f"{path}: the parser failed ({type(exc).__name__}: {exc})"))
     finally:
         connection.close()
 
@@ -124,7 +143,7 @@ async def parse_in_worker(
             except EOFError:
                 stderr = await asyncio.to_thread(_finish, process)
                 raise ParseFailed(
-                    f"{path}: the parser stopped unexpectedly (exit code {process.returncode})"
+                    f"{path}: the parser stopped unexpectedly ({_how_it_ended(process)})"
                     + (f": {stderr}" if stderr else "")
                 ) from None
             if kind == "batch":
@@ -143,10 +162,24 @@ async def parse_in_worker(
 
 
 def _finish(process: subprocess.Popen[bytes]) -> str:
-    """Reap the worker; the last line it wrote to stderr, if any."""
+    """Reap the worker; the last line it wrote to stderr, if any. Safe to call twice (an
+    early end reaps it, then the generator's cleanup does again)."""
+    if process.stderr is None or process.stderr.closed:
+        process.wait()
+        return ""
     _, err = process.communicate()
     lines = err.decode(errors="replace").strip().splitlines()
     return lines[-1] if lines else ""
+
+
+def _how_it_ended(process: subprocess.Popen[bytes]) -> str:
+    code = process.returncode
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import pytest
 
 from experts_panel.db.database import Database
 from experts_panel.importer import ImportFailed, PostImportSummary, import_posts
+from experts_panel.post_rows import SeenIds
 
 from .conftest import cli_env, run_cli
 from .exports import at, chat, message, service, write
@@ -405,3 +406,9 @@ def test_cli_import_summary(tmp_path: Path) -> None:
     summary = json.loads(result.stdout)["posts"]
     assert summary["posts_added"] == 10
     assert summary["skipped"] == {"service": 1, "unsupported": 1}
+
+
+def test_seen_ids_find_later_copies_in_any_order() -> None:
+    seen = SeenIds()
+    firsts = [seen.add(i) for i in (5, 9, 12, 7, 9, 5, 7, 12, 3, 13, 3, 1_000_000_000_000)]
+    assert firsts == [True, True, True, True, False, False, False, False, True, True, False, True]

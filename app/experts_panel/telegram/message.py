@@ -63,16 +63,32 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# SQLite's integers are 64-bit signed.
+_INT64 = range(-(2**63), 2**63)
+
+
 def _optional_int(message: dict[str, Any], key: str) -> int | None:
     value = message.get(key)
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
         raise MessageError(f"{key} {value!r} is not a number")
     try:
-        return int(value)
-    except ValueError as exc:
+        number = int(value)
+    except ValueError as exc:  # also a string of more than 4,300 digits
         raise MessageError(f"{key} {value!r} is not a number") from exc
+    if number not in _INT64:
+        raise MessageError(f"{key} {value!r} is out of range")
+    return number
+
+
+def _reply_to(raw: dict[str, Any]) -> int | None:
+    reply_to = _optional_int(raw, "reply_to_message_id")
+    if reply_to is not None and reply_to <= 0:
+        raise MessageError(f"reply_to_message_id {reply_to} is not a positive integer")
+    return reply_to
 
 
 @dataclass(slots=True)
@@ -95,9 +111,10 @@ class Message:
 
 
 def message_id_of(raw: dict[str, Any]) -> int:
+    """The message's id: a positive integer (the API serves posts by positive ids only)."""
     value = raw.get("id")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise MessageError(f"message id {value!r} is not an integer")
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise MessageError(f"message id {value!r} is not a positive integer")
     return value
 
 
@@ -123,7 +140,7 @@ def parse_message(raw: dict[str, Any]) -> Message:
         text=text,
         author_name=raw.get("from") if isinstance(raw.get("from"), str) else None,
         author_id=raw.get("from_id") if isinstance(raw.get("from_id"), str) else None,
-        reply_to_message_id=_optional_int(raw, "reply_to_message_id"),
+        reply_to_message_id=_reply_to(raw),
         forwarded_from=forwarded_from if isinstance(forwarded_from, str) else None,
         forwarded_from_id=raw.get("forwarded_from_id")
         if isinstance(raw.get("forwarded_from_id"), str)

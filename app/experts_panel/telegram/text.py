@@ -9,7 +9,10 @@ from typing import NamedTuple
 # The pattern starts at the literal ".me/" so the scan is fast; what precedes it is checked
 # apart (t.me, telegram.me, www.t.me; not e.g. "chat.me/").
 # (IGNORECASE would turn off that scan; hosts are lower case in practice.)
-_POST_LINK = re.compile(r"\.me/(?:c/(\d+)|(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31}))/(\d+)")
+# Ids are at most 18 digits (a 64-bit integer holds every one): a longer number is no post.
+_POST_LINK = re.compile(
+    r"\.me/(?:c/(\d{1,18})|(?:s/)?([A-Za-z][A-Za-z0-9_]{3,31}))/(\d{1,18})(?!\d)"
+)
 _HOST_BEFORE = re.compile(r"(?:^|[^\w.]|www\.)(?:t|telegram)$", re.IGNORECASE)
 
 
