@@ -70,7 +70,7 @@ class Settings(BaseModel):
     PRODUCTION_ORIGIN: str | None = Field(
         default=None,
         description="The public origin of the web front end (`https://panel.example.org`), "
-        "allowed by CORS beside the Vite development server.",
+        "allowed by CORS; outside production the Vite development server is allowed too.",
     )
     API_HOST: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
     API_PORT: Annotated[int, Field(ge=1, le=65535)] = Field(
@@ -139,6 +139,12 @@ class Settings(BaseModel):
         default=2_000_000,
         description="Model API tokens (prompt + completion) per UTC day; past it queries run "
         "on the embedded model. 0: no limit.",
+    )
+    REQUEST_BODY_TIMEOUT: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=30.0,
+        description="Seconds a request's body may take to arrive in full; past them the request "
+        "is answered 408 and its connection closed, so clients that send slowly cannot hold "
+        "connections open.",
     )
     SSE_KEEPALIVE_SECONDS: Annotated[float, Field(gt=0, le=300)] = Field(
         default=10.0,
