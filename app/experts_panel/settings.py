@@ -202,6 +202,15 @@ class Settings(BaseModel):
     def backup_dir(self) -> Path:
         return self.BACKUP_DIR or self.database_path.parent / "backups"
 
+    def secret_values(self) -> list[str]:
+        """Every secret set, as plain text: what logs and readers must never see."""
+        values = []
+        for name in SECRET_FIELDS:
+            secret = getattr(self, name)
+            if isinstance(secret, SecretStr) and secret.get_secret_value():
+                values.append(secret.get_secret_value())
+        return values
+
     @property
     def openrouter_configured(self) -> bool:
         return self.OPENROUTER_API_KEY is not None and bool(
