@@ -107,3 +107,14 @@ def test_with_the_front_end_served_a_wrong_method_on_the_api_is_still_405(
     assert wrong.json()["code"] == "method_not_allowed"
     assert httpx.get(f"{server.url}/api/v1/nowhere").json()["code"] == "not_found"
     assert httpx.get(f"{server.url}/").status_code == 200  # the front end is still there
+
+
+@pytest.mark.parametrize("value", [1, 0.0, "true", "yes"])
+def test_a_switch_that_is_not_a_boolean_is_422(server: Server, value: object) -> None:
+    """The schema says boolean; pydantic alone would take 1, 0.0 and "yes" as well."""
+    for switch in ("include_comments", "include_comment_groups", "stream_progress"):
+        response = httpx.post(
+            f"{server.url}{QUERY}", json={"query": "how to back up", switch: value}, timeout=30
+        )
+        assert response.status_code == 422, (switch, response.text[:300])
+        assert response.json()["detail"][0]["loc"] == ["body", switch]

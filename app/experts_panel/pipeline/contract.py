@@ -29,9 +29,10 @@ class QueryRequest(BaseModel):
     max_posts: int | None = Field(
         default=None, ge=1, description="Posts per expert to consider (at most MAX_POSTS_LIMIT)."
     )
-    include_comments: bool = True
-    include_comment_groups: bool = False
-    stream_progress: bool = True
+    # Strict: the schema says boolean, and pydantic alone would also take 1, 0.0 or "yes".
+    include_comments: bool = Field(default=True, strict=True)
+    include_comment_groups: bool = Field(default=False, strict=True)
+    stream_progress: bool = Field(default=True, strict=True)
 
     @field_validator("query")
     @classmethod
