@@ -24,8 +24,8 @@ from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
 
 from experts_panel.api.deps import ServicesDep
-from experts_panel.api.models import ErrorOut
 from experts_panel.api.errors import error_response
+from experts_panel.api.models import ErrorOut
 from experts_panel.expert_catalog import UnknownExperts
 from experts_panel.logs import get_logger
 from experts_panel.pipeline.contract import (
