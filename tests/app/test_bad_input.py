@@ -7,18 +7,17 @@ these pin them down one by one, through a real server.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from .conftest import Server
+from .conftest import Server, ServerFactory
 
 QUERY = "/api/v1/query"
 
 
 @pytest.fixture
-def server(demo_path: Path, server_factory: Any) -> Server:
+def server(demo_path: Path, server_factory: ServerFactory) -> Server:
     return server_factory(demo_path)
 
 
@@ -96,7 +95,7 @@ def test_the_schema_says_what_the_service_refuses(server: Server) -> None:
 
 
 def test_with_the_front_end_served_a_wrong_method_on_the_api_is_still_405(
-    demo_path: Path, server_factory: Any, tmp_path: Path
+    demo_path: Path, server_factory: ServerFactory, tmp_path: Path
 ) -> None:
     site = tmp_path / "site"
     site.mkdir()

@@ -10,14 +10,13 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from experts_panel.db.migrations import migrate
 
-from .conftest import Server
+from .conftest import Server, ServerFactory
 from .test_migrations import shipped, with_next
 
 
@@ -35,7 +34,7 @@ def mode(path: Path) -> int:
 
 
 def test_a_new_database_its_wal_and_shm_and_its_folder_are_private(
-    tmp_path: Path, server_factory: Any
+    tmp_path: Path, server_factory: ServerFactory
 ) -> None:
     db = tmp_path / "data" / "experts.db"
     server: Server = server_factory(db)  # `serve` creates and migrates it

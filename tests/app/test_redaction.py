@@ -48,7 +48,11 @@ def assert_nothing_secret(text: str, *secrets: str) -> None:
 @pytest.mark.parametrize("key", [OPENROUTER_KEY, PLAIN_KEY])
 @pytest.mark.parametrize("environment", ["production", "development"])
 def test_a_provider_quoting_the_key_in_a_refusal_leaks_it_nowhere(
-    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI, key: str, environment: str
+    demo_path: Path,
+    server_factory: Any,
+    fake_openai: FakeOpenAI,
+    key: str,
+    environment: str,
 ) -> None:
     fake_openai.responder = lambda body: HttpError(
         401,

@@ -12,13 +12,12 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from experts_panel.settings import load_settings
 
-from .conftest import Server
+from .conftest import Server, ServerFactory
 
 QUERY = "/api/v1/query"
 MAX_BODY_BYTES = 64 * 1024  # what the issue asks of the app itself
@@ -64,7 +63,7 @@ def closed_by_server(sock: socket.socket) -> bool:
 
 
 def test_a_declared_100_mb_body_is_413_before_it_is_read(
-    db_path: Path, server_factory: Any
+    db_path: Path, server_factory: ServerFactory
 ) -> None:
     server: Server = server_factory(db_path)
     size = 100 * 1024 * 1024
@@ -81,7 +80,9 @@ def test_a_declared_100_mb_body_is_413_before_it_is_read(
     assert httpx.get(f"{server.url}/health").status_code == 200
 
 
-def test_a_chunked_body_is_cut_off_past_64_kib(db_path: Path, server_factory: Any) -> None:
+def test_a_chunked_body_is_cut_off_past_64_kib(
+    db_path: Path, server_factory: ServerFactory
+) -> None:
     server: Server = server_factory(db_path)
     with connect(server) as sock:
         sock.sendall(head(QUERY, "Transfer-Encoding: chunked"))
@@ -95,7 +96,7 @@ def test_a_chunked_body_is_cut_off_past_64_kib(db_path: Path, server_factory: An
         assert status == 413 and json.loads(body)["code"] == "request_too_large"
 
 
-def test_a_long_input_is_not_quoted_back(db_path: Path, server_factory: Any) -> None:
+def test_a_long_input_is_not_quoted_back(db_path: Path, server_factory: ServerFactory) -> None:
     server: Server = server_factory(db_path)
     long_query = "question " * 6000  # 54,000 bytes: under the body limit, over max_length
     response = httpx.post(f"{server.url}{QUERY}", json={"query": long_query})
@@ -107,7 +108,7 @@ def test_a_long_input_is_not_quoted_back(db_path: Path, server_factory: Any) -> 
 
 
 def test_a_body_that_drips_in_is_dropped_at_the_deadline(
-    db_path: Path, server_factory: Any
+    db_path: Path, server_factory: ServerFactory
 ) -> None:
     server: Server = server_factory(db_path, REQUEST_BODY_TIMEOUT="2")
     with connect(server) as sock:
@@ -139,7 +140,7 @@ def test_a_body_that_drips_in_is_dropped_at_the_deadline(
 
 
 def test_many_dripping_connections_are_all_dropped_and_others_are_served(
-    db_path: Path, server_factory: Any
+    db_path: Path, server_factory: ServerFactory
 ) -> None:
     server: Server = server_factory(db_path, REQUEST_BODY_TIMEOUT="2")
     socks = [connect(server) for _ in range(100)]
@@ -159,7 +160,7 @@ def test_many_dripping_connections_are_all_dropped_and_others_are_served(
             sock.close()
 
 
-def test_headers_that_drip_in_are_dropped_too(db_path: Path, server_factory: Any) -> None:
+def test_headers_that_drip_in_are_dropped_too(db_path: Path, server_factory: ServerFactory) -> None:
     """hypercorn closes a connection whose request has not begun within its keep-alive
     time-out, however it trickles in."""
     server: Server = server_factory(db_path)
