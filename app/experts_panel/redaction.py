@@ -20,11 +20,12 @@ REDACTED = "[REDACTED]"
 MIN_SECRET_CHARS = 6
 
 # An OpenRouter key (sk-or-v1-...), even cut short; an OpenAI-style key (sk-..., sk-proj-...);
-# what follows "Bearer" in an Authorization header.
+# what follows "Bearer" in an Authorization header, when it is long enough to be a token (so
+# that "the bearer of bad news" in a model's answer stays as it is).
 SHAPED_LIKE_SECRETS = re.compile(
     r"\bsk-or-[A-Za-z0-9_-]*"
     r"|\bsk-[A-Za-z0-9_-]{20,}"
-    r"|\bBearer\s+[A-Za-z0-9._~+/=-]+",
+    r"|\bBearer\s+[A-Za-z0-9._~+/=-]{16,}",
     re.IGNORECASE,
 )
 

@@ -105,7 +105,8 @@ def test_what_the_redactor_finds() -> None:
     redact = Redactor.of(['quo"ted-key-1', None, "abc"])
     assert redact('{"error": "quo\\"ted-key-1"}') == '{"error": "[REDACTED]"}'  # JSON-escaped
     assert redact("a key cut short: sk-or-v1-0a1b…") == "a key cut short: [REDACTED]…"
-    assert redact("authorization: bearer abc.def-ghi_j") == "authorization: [REDACTED]"
+    assert redact("authorization: bearer abc.def-ghi_jkl/mno=") == "authorization: [REDACTED]"
     assert redact("sk-proj-" + "A" * 40) == REDACTED
     # Too short to look for without wrecking every line; ordinary words stay.
-    assert redact("abc sk-learn task-or-skip") == "abc sk-learn task-or-skip"
+    for prose in ("abc sk-learn task-or-skip", "the bearer of bad news", "Bearer bonds"):
+        assert redact(prose) == prose
