@@ -68,8 +68,10 @@ def test_a_declared_100_mb_body_is_413_before_it_is_read(
     server: Server = server_factory(db_path)
     size = 100 * 1024 * 1024
     with connect(server) as sock:
+        # The headers alone: the answer comes before any of the body is sent. (Sending some
+        # of it first races the server's close, which can reset the connection and lose the
+        # answer on its way.)
         sock.sendall(head(QUERY, f"Content-Length: {size}"))
-        sock.sendall(b'{"query": "' + b"a" * 1024 * 1024)  # the first MiB, and no more
         status, _, body = read_response(sock)
         assert status == 413
         assert json.loads(body) == {
