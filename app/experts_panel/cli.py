@@ -44,6 +44,7 @@ from experts_panel.importer import (
     open_export,
 )
 from experts_panel.logs import configure_logging
+from experts_panel.redaction import Redactor
 from experts_panel.settings import Settings, SettingsError, env_example, load_settings
 
 app = typer.Typer(
@@ -77,7 +78,11 @@ def settings_or_exit(overrides: dict[str, str] | None = None) -> Settings:
         settings = load_settings(environ)
     except SettingsError as exc:
         fail(str(exc), code=2)
-    configure_logging(settings.LOG_LEVEL, json_output=settings.ENVIRONMENT == "production")
+    configure_logging(
+        settings.LOG_LEVEL,
+        json_output=settings.ENVIRONMENT == "production",
+        redact=Redactor.of(settings.secret_values()),
+    )
     return settings
 
 

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from experts_panel.db.migrations import PRIVATE_FOLDER
+
 
 class InUseError(Exception):
     """The lock cannot be taken: held the other way, or its file cannot be opened. The
@@ -31,7 +33,7 @@ def lock_path(database: Path) -> Path:
 
 def _open(path: Path) -> int:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
         try:
             return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except PermissionError:

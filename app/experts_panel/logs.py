@@ -1,17 +1,22 @@
 """Structured logging: JSON lines in production, readable lines in development.
 
 Every record made while a request is served carries that request's id (from the
-`X-Request-ID` header, or a new one), so one query's lines can be found together.
+`X-Request-ID` header, or a new one), so one query's lines can be found together. Each line
+is rendered, then redacted: the configured key and anything shaped like a key are gone from
+it, whatever field, exception or library put them there.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 from asgi_correlation_id import correlation_id
+
+from experts_panel.redaction import Redactor
 
 
 def _add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -21,7 +26,7 @@ def _add_request_id(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str
     return event
 
 
-def configure_logging(level: str, json_output: bool) -> None:
+def configure_logging(level: str, json_output: bool, redact: Redactor | None = None) -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         _add_request_id,
@@ -40,12 +45,13 @@ def configure_logging(level: str, json_output: bool) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    redacted = _Redacted(renderer, redact or Redactor())
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
-            renderer,
+            redacted,
         ],
     )
     handler = logging.StreamHandler(sys.stderr)
@@ -57,6 +63,17 @@ def configure_logging(level: str, json_output: bool) -> None:
     for name in ("hypercorn.error", "hypercorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+class _Redacted:
+    """The renderer, its whole line redacted."""
+
+    def __init__(self, renderer: Any, redact: Redactor) -> None:
+        self.renderer = renderer
+        self.redact = redact
+
+    def __call__(self, logger: Any, name: str, event: MutableMapping[str, Any]) -> str:
+        return self.redact(str(self.renderer(logger, name, event)))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

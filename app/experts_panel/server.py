@@ -15,6 +15,13 @@ from experts_panel.logs import get_logger
 
 # Long enough for a running query to finish its answer, short enough for systemd's stop timeout.
 GRACEFUL_TIMEOUT_S = 20.0
+# A connection with no request under way is closed after this, and so is one whose request
+# line and headers have not all come by then: hypercorn's idle timer starts with the
+# connection and no trickle of bytes resets it. Headers are also capped at 16 KiB (h11's
+# limit). A request's body has a deadline of its own (REQUEST_BODY_TIMEOUT, enforced in
+# api/request_limits.py). hypercorn's read_timeout stays unset: it bounds every read,
+# which would also end an event stream whose reader rightly sends nothing for minutes.
+KEEP_ALIVE_TIMEOUT_S = 5.0
 
 log = get_logger(__name__)
 
@@ -49,6 +56,8 @@ async def serve(app: FastAPI, host: str, port: int) -> None:
     config = Config()
     config.bind = [f"fd://{bind_socket(host, port).detach()}"]
     config.graceful_timeout = GRACEFUL_TIMEOUT_S
+    config.keep_alive_timeout = KEEP_ALIVE_TIMEOUT_S
+    config.h11_max_incomplete_size = 16 * 1024
     config.accesslog = None  # the app logs each request itself, with its request id
     # hypercorn's own messages go through the service's log configuration.
     config.errorlog = logging.getLogger("hypercorn.error")

@@ -70,7 +70,7 @@ class Settings(BaseModel):
     PRODUCTION_ORIGIN: str | None = Field(
         default=None,
         description="The public origin of the web front end (`https://panel.example.org`), "
-        "allowed by CORS beside the Vite development server.",
+        "allowed by CORS; outside production the Vite development server is allowed too.",
     )
     API_HOST: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
     API_PORT: Annotated[int, Field(ge=1, le=65535)] = Field(
@@ -140,6 +140,12 @@ class Settings(BaseModel):
         description="Model API tokens (prompt + completion) per UTC day; past it queries run "
         "on the embedded model. 0: no limit.",
     )
+    REQUEST_BODY_TIMEOUT: Annotated[float, Field(gt=0, le=300)] = Field(
+        default=30.0,
+        description="Seconds a request's body may take to arrive in full; past them the request "
+        "is answered 408 and its connection closed, so clients that send slowly cannot hold "
+        "connections open.",
+    )
     SSE_KEEPALIVE_SECONDS: Annotated[float, Field(gt=0, le=300)] = Field(
         default=10.0,
         description="Seconds between keep-alive comments on a query's event stream, so proxies "
@@ -195,6 +201,15 @@ class Settings(BaseModel):
     @property
     def backup_dir(self) -> Path:
         return self.BACKUP_DIR or self.database_path.parent / "backups"
+
+    def secret_values(self) -> list[str]:
+        """Every secret set, as plain text: what logs and readers must never see."""
+        values = []
+        for name in SECRET_FIELDS:
+            secret = getattr(self, name)
+            if isinstance(secret, SecretStr) and secret.get_secret_value():
+                values.append(secret.get_secret_value())
+        return values
 
     @property
     def openrouter_configured(self) -> bool:

@@ -6,7 +6,9 @@ It speaks the wire format clients meet in production (`chat.completion` objects,
 HTTP stack and not through patched functions.
 
 Each request takes the next behaviour from the script; with the script empty, the responder (the
-request's JSON in, the answer's text out) answers. Every request is recorded.
+request's JSON in, the answer's text out) answers. Every request is recorded. `AUTHORIZATION` in
+an answer's text or an error's message is replaced by the request's Authorization header, as a
+provider that quotes it back would.
 
     fake_openai.script(HttpError(429, retry_after="1"), "the answer")
     fake_openai.responder = lambda body: "yes" if "cats" in str(body["messages"]) else "no"
@@ -25,7 +27,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -39,6 +41,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 PROCESSING_COMMENT = b": OPENROUTER PROCESSING\n\n"
+# Stands for the request's Authorization header in what the fake answers.
+AUTHORIZATION = "<<authorization>>"
 
 
 @dataclass(frozen=True)
@@ -259,7 +263,8 @@ class FakeOpenAI:
             return _error_response(HttpError(400, "'model' and 'messages' are required"))
         if self.latency_s:
             await self._pause(self.latency_s)
-        return await self._play(self._next(body), body)
+        behaviour = _quoting(self._next(body), request.headers.get("authorization", ""))
+        return await self._play(behaviour, body)
 
     def _next(self, body: dict[str, Any]) -> Behaviour:
         with self._lock:
@@ -291,6 +296,18 @@ class FakeOpenAI:
         assert self._stopping is not None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), seconds)
+
+
+def _quoting(behaviour: Behaviour, authorization: str) -> Behaviour:
+    if isinstance(behaviour, Reply):
+        return replace(behaviour, text=behaviour.text.replace(AUTHORIZATION, authorization))
+    if isinstance(behaviour, HttpError):
+        return replace(behaviour, message=behaviour.message.replace(AUTHORIZATION, authorization))
+    if isinstance(behaviour, MidStreamError):
+        return replace(behaviour, message=behaviour.message.replace(AUTHORIZATION, authorization))
+    if isinstance(behaviour, Delay) and behaviour.then is not None:
+        return replace(behaviour, then=_quoting(behaviour.then, authorization))
+    return behaviour
 
 
 class _InFlight:

@@ -179,6 +179,27 @@ def test_cors_refuses_every_other_origin(server: Server, origin: str) -> None:
     assert "access-control-allow-origin" not in simple.headers
 
 
+def test_in_production_only_the_production_origin_is_allowed(
+    tmp_path: Path, server_factory: ServerFactory
+) -> None:
+    server = server_factory(
+        seeded(tmp_path), ENVIRONMENT="production", PRODUCTION_ORIGIN="https://panel.example.org"
+    )
+    for origin in ("http://localhost:5173", "http://127.0.0.1:5173"):
+        preflight = httpx.options(
+            f"{server.url}/api/v1/experts",
+            headers={"Origin": origin, "Access-Control-Request-Method": "GET"},
+        )
+        assert preflight.status_code == 400, origin
+        assert "access-control-allow-origin" not in preflight.headers
+        simple = httpx.get(f"{server.url}/api/v1/experts", headers={"Origin": origin})
+        assert "access-control-allow-origin" not in simple.headers
+    simple = httpx.get(
+        f"{server.url}/api/v1/experts", headers={"Origin": "https://panel.example.org"}
+    )
+    assert simple.headers["access-control-allow-origin"] == "https://panel.example.org"
+
+
 def test_docs_are_served_outside_production_only(
     tmp_path: Path, server_factory: ServerFactory
 ) -> None:

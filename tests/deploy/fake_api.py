@@ -4,6 +4,7 @@ real one); it answers:
 
     GET  /health          200 {"status": "ok"}
     GET  /api/v1/echo     200, the request's headers as JSON
+    GET  /api/v1/slow     200 after ?seconds=S seconds (a request that stays in flight)
     POST /api/v1/query    a Server-Sent Events stream: ?events=N events, ?gap=S seconds apart,
                           each written and flushed on its own
 
@@ -39,6 +40,9 @@ class Handler(BaseHTTPRequestHandler):
             self._json(200, {"status": "ok"})
         elif path == "/api/v1/echo":
             self._json(200, {k.lower(): v for k, v in self.headers.items()})
+        elif path == "/api/v1/slow":
+            time.sleep(float(parse_qs(urlsplit(self.path).query).get("seconds", ["1"])[0]))
+            self._json(200, {"slept": True})
         else:
             self._json(404, {"detail": "not found"})
 

@@ -448,6 +448,40 @@ def test_every_request_counts_against_the_general_limit(web: Web, tmp_path: Path
     assert "429" in codes
 
 
+def test_connections_are_limited_per_client(web: Web) -> None:
+    """20 requests in flight per client address; the 21st is refused at once, while another
+    client is served."""
+    url = f"https://{HOST}:8443/api/v1/slow?seconds=4"
+    out = ["-o", "/dev/null", "-w", "%{http_code}"]
+    curl = [*web.netns(), "curl", "-sS", "--max-time", "20", "--interface", "127.0.0.6"]
+    curl += ["--resolve", f"{HOST}:8443:127.0.0.1", "--cacert", str(web.ca)]
+    slow = [
+        subprocess.Popen(
+            [*curl, *out, url],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(20)
+    ]
+    try:
+        time.sleep(1.5)  # all twenty are connected and waiting on the API
+        started = time.monotonic()
+        one_more = web.curl(*out, url, source="127.0.0.6").stdout
+        assert one_more == "429"
+        assert time.monotonic() - started < 2  # refused, not queued
+        assert (
+            web.curl(*out, f"https://{HOST}:8443/api/v1/echo", source="127.0.0.7").stdout == "200"
+        )
+        codes = [p.communicate(timeout=30)[0] for p in slow]
+    finally:
+        for p in slow:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert codes == ["200"] * 20
+    assert "limiting connections by zone" in web.log.read_text()
+
+
 def test_basic_auth_is_on_while_an_htpasswd_file_exists(web: Web) -> None:
     hashed = run("openssl", "passwd", "-6", "s3cret").stdout.strip()
     htpasswd = web.certs / "htpasswd"

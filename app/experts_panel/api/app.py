@@ -12,9 +12,11 @@ from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from experts_panel.api.errors import install_error_handlers
+from experts_panel.api.request_limits import MAX_BODY_BYTES, RequestLimits
 from experts_panel.api.routes import experts, health, posts, query
 from experts_panel.db.database import Database
 from experts_panel.language import detect_language
@@ -32,7 +34,8 @@ log = get_logger("experts_panel.http")
 
 
 def allowed_origins(settings: Settings) -> list[str]:
-    origins = list(DEV_ORIGINS)
+    # The Vite development server runs on the developer's machine, never beside production.
+    origins = [] if settings.ENVIRONMENT == "production" else list(DEV_ORIGINS)
     if settings.PRODUCTION_ORIGIN:
         origins.append(settings.PRODUCTION_ORIGIN)
     return origins
@@ -143,6 +146,11 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(query.router)
     install_error_handlers(app)
     app.add_middleware(
+        RequestLimits,
+        max_body_bytes=MAX_BODY_BYTES,
+        body_deadline_s=settings.REQUEST_BODY_TIMEOUT,
+    )
+    app.add_middleware(
         CORSMiddleware,
         allow_origins=allowed_origins(settings),
         allow_methods=["GET", "POST"],
@@ -152,5 +160,21 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.add_middleware(AccessLog)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     if settings.STATIC_DIR is not None:
-        app.mount("/", StaticFiles(directory=settings.STATIC_DIR, html=True), name="frontend")
+        app.router.routes.append(
+            FrontEnd("/", StaticFiles(directory=settings.STATIC_DIR, html=True), name="frontend")
+        )
     return app
+
+
+class FrontEnd(Mount):
+    """The built front end at `/`, for every path but the API's.
+
+    A mount at `/` matches every path, which would hide the router's "this path takes other
+    methods": `GET /api/v1/query` would look for a file and answer 404, not 405.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if path == "/health" or path.startswith("/api/"):
+            return Match.NONE, {}
+        return super().matches(scope)

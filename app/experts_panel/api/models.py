@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from experts_panel.public_errors import ErrorCode
+
 # Why the service itself cannot make progress; any of them makes /health answer 503.
 HealthProblem = Literal["database_unreachable", "event_loop_lag", "model_calls_stalled"]
 
@@ -97,4 +99,4 @@ class PostOut(BaseModel):
 
 class ErrorOut(BaseModel):
     detail: str
-    code: str  # one of docs/errors.md
+    code: ErrorCode  # docs/errors.md

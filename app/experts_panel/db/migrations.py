@@ -13,8 +13,10 @@ it is start-up work, and a plain connection gives exact control of the transacti
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import sqlite3
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -27,6 +29,11 @@ _FORBIDDEN = re.compile(
     r"\b(DROP\s+(TABLE|INDEX|VIEW|TRIGGER|COLUMN)|ALTER\s+TABLE\s+\S+\s+(RENAME|DROP))\b",
     re.IGNORECASE,
 )
+
+# The database and its backups are the service user's alone (SQLite gives the WAL and
+# shared-memory files the database file's mode), and so are the folders made for them.
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
 
 _BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -171,10 +178,12 @@ def check_compatible(path: Path, state: SchemaState, migrations: list[Migration]
 
 def backup_database(path: Path, backup_dir: Path, label: str) -> Path:
     """Copy the database with SQLite's online backup API; the copy is complete or absent."""
-    backup_dir.mkdir(parents=True, exist_ok=True)
+    backup_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = backup_dir / f"{path.stem}-{label}-{stamp}.db"
     partial = target.with_suffix(".db.partial")
+    partial.unlink(missing_ok=True)  # left by a backup that was cut short
+    create_private(partial)
     source = sqlite3.connect(path)
     try:
         dest = sqlite3.connect(partial)
@@ -188,10 +197,17 @@ def backup_database(path: Path, backup_dir: Path, label: str) -> Path:
     return target
 
 
+def create_private(path: Path) -> None:
+    """An empty file only its owner can read, for SQLite to fill: SQLite itself would make
+    it readable by everyone (0644 under the usual umask)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+
+
 def _ensure_creatable(path: Path) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        # Only a folder made here is made private: one that exists keeps its owner's mode.
+        parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
     except OSError as exc:
         raise MigrationError(f"{path}: cannot create its folder {parent}: {exc.strerror}") from exc
     probe = parent / f".{path.name}.write-test"
@@ -235,8 +251,11 @@ def migrate(
         backup = None
 
     try:
+        if not state.exists:
+            with suppress(FileExistsError):  # another process is creating it too
+                create_private(path)
         conn = sqlite3.connect(path, isolation_level=None)
-    except sqlite3.Error as exc:
+    except (OSError, sqlite3.Error) as exc:
         raise MigrationError(f"{path}: cannot open the database: {exc}") from exc
     oldest = state.oldest_compatible
     applied_names: list[str] = []

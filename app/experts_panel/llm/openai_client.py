@@ -30,6 +30,7 @@ from experts_panel.cancellation import cancel_once
 from experts_panel.llm.call_watch import Attempt, CallWatch, FailureKind
 from experts_panel.llm.types import ChatMessage, ChatResult, ModelError, Usage
 from experts_panel.logs import get_logger
+from experts_panel.redaction import Redactor
 from experts_panel.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
@@ -107,7 +108,10 @@ class OpenAICompatibleClient:
             max_in_flight,
             stall_after_s=max_attempts * timeout_s + (max_attempts - 1) * backoff_max_s,
         )
-        # The key lives only in the HTTP client's headers, so no repr or log line can show it.
+        # The key lives only in the HTTP client's headers, so no repr or log line can show it;
+        # what the provider sends back (errors, answers) is redacted before it goes further,
+        # in case the provider quotes it.
+        self._redact = Redactor.of([api_key])
         headers: dict[str, str] = {}
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
@@ -281,12 +285,13 @@ class OpenAICompatibleClient:
             except (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError) as exc:
                 attempt.failed("connection")
                 raise _AttemptFailed(
-                    f"connection error: {_exception_text(exc)}", "connection"
+                    f"connection error: {self._redact(_exception_text(exc))}", "connection"
                 ) from exc
             except httpx.HTTPError as exc:
                 attempt.failed("connection")
                 raise ModelError(
-                    f"{model}: request failed: {_exception_text(exc)}", kind="unavailable"
+                    f"{model}: request failed: {self._redact(_exception_text(exc))}",
+                    kind="unavailable",
                 ) from exc
             except _AttemptFailed as exc:
                 attempt.failed(exc.kind)
@@ -310,17 +315,17 @@ class OpenAICompatibleClient:
     ) -> ChatResult:
         response = await self._http.post(self._url, json=body, extensions=extensions)
         if not response.is_success:
-            raise _status_failure(response, model)
+            raise _status_failure(response, model, self._redact)
         try:
             payload = response.json()
         except ValueError as exc:
             raise _AttemptFailed(
-                f"response is not JSON: {_one_line(response.text)}", "bad_answer"
+                f"response is not JSON: {_one_line(self._redact(response.text))}", "bad_answer"
             ) from exc
         # OpenRouter answers 200 with an error object when the upstream fails after it started.
         error = _error_message(payload)
         if error is not None:
-            raise _AttemptFailed(f"provider error: {error}", "server_error")
+            raise _AttemptFailed(f"provider error: {self._redact(error)}", "server_error")
         completion = _completion(payload)
         choice = completion.choices[0] if completion.choices else None
         if choice is None or choice.message is None:
@@ -328,7 +333,7 @@ class OpenAICompatibleClient:
         if choice.finish_reason == "error":
             raise _AttemptFailed("provider error: finish_reason is error", "server_error")
         return ChatResult(
-            text=choice.message.content or "",
+            text=self._redact(choice.message.content or ""),
             usage=_usage(completion.usage),
             model=completion.model or model,
             finish_reason=choice.finish_reason,
@@ -343,13 +348,11 @@ class OpenAICompatibleClient:
             response = source.response
             if not response.is_success:
                 await response.aread()
-                raise _status_failure(response, model)
+                raise _status_failure(response, model, self._redact)
             content_type = response.headers.get("content-type", "")
             if "text/event-stream" not in content_type:
-                raise ModelError(
-                    f"{model}: asked for a stream, got {content_type or 'no type'}",
-                    kind="refused",
-                )
+                got = _one_line(self._redact(content_type)) or "no type"
+                raise ModelError(f"{model}: asked for a stream, got {got}", kind="refused")
             parts: list[str] = []
             usage: _WireUsage | None = None
             served_model: str | None = None
@@ -364,12 +367,15 @@ class OpenAICompatibleClient:
                     try:
                         payload = json.loads(event.data)
                     except ValueError as exc:
+                        chunk_text = _one_line(self._redact(event.data))
                         raise _AttemptFailed(
-                            f"stream chunk is not JSON: {event.data!r}", "bad_answer"
+                            f"stream chunk is not JSON: {chunk_text!r}", "bad_answer"
                         ) from exc
                     error = _error_message(payload)
                     if error is not None:
-                        raise _AttemptFailed(f"error mid-stream: {error}", "server_error")
+                        raise _AttemptFailed(
+                            f"error mid-stream: {self._redact(error)}", "server_error"
+                        )
                     chunk = _completion(payload)
                     served_model = chunk.model or served_model
                     usage = chunk.usage or usage
@@ -385,7 +391,7 @@ class OpenAICompatibleClient:
         if not done and finish_reason is None:
             raise _AttemptFailed("stream ended before the answer did", "connection")
         return ChatResult(
-            text="".join(parts),
+            text=self._redact("".join(parts)),
             usage=_usage(usage),
             model=served_model or model,
             finish_reason=finish_reason,
@@ -445,11 +451,12 @@ def _usage(wire: _WireUsage | None) -> Usage:
     )
 
 
-def _status_failure(response: httpx.Response, model: str) -> Exception:
+def _status_failure(response: httpx.Response, model: str, redact: Redactor) -> Exception:
     try:
         message = _error_message(response.json()) or response.text
     except ValueError:
         message = response.text
+    message = redact(message)  # before it is cut short, which could leave half a key
     reason = f"HTTP {response.status_code}"
     if message:
         reason += f": {_one_line(message)}"

@@ -1,7 +1,12 @@
-"""Phase 8, assembly: one response per expert, with sources, timings, counts and usage."""
+"""Phase 8, assembly: one response per expert, with sources, timings, counts and usage.
+
+Every field a model wrote passes `cited_only` here, the one place they all go through on
+their way to the reader: whatever phase wrote it, it cites only posts of this expert.
+"""
 
 from __future__ import annotations
 
+from experts_panel.pipeline.citations import cited_only
 from experts_panel.pipeline.contract import (
     CommentGroupOut,
     CommentOut,
@@ -14,6 +19,7 @@ from experts_panel.pipeline.texts import text
 
 def assemble(run: ExpertRun, elapsed_ms: int) -> ExpertResponse:
     answer = run.answer
+    shown = run.shown_posts()
     groups = [
         CommentGroupOut(
             post_telegram_message_id=g.post_telegram_message_id,
@@ -36,13 +42,15 @@ def assemble(run: ExpertRun, elapsed_ms: int) -> ExpertResponse:
         expert_id=run.expert.id,
         expert_name=run.expert.display_name,
         channel_username=run.expert.channel_username,
-        answer=answer.text if answer else text(run.language, "no_posts"),
+        answer=cited_only(answer.text, shown) if answer else text(run.language, "no_posts"),
         main_sources=answer.main_sources if answer else [],
         confidence=answer.confidence if answer else "LOW",
         posts_analyzed=len(run.posts),
         processing_time_ms=elapsed_ms,
         relevant_comment_groups=groups if run.request.include_comment_groups else [],
-        comment_groups_synthesis=run.synthesis if run.request.include_comments else None,
+        comment_groups_synthesis=cited_only(run.synthesis, shown)
+        if run.synthesis is not None and run.request.include_comments
+        else None,
         language=answer.language if answer else run.language,
         usage=UsageOut(
             model_calls=run.usage.model_calls,

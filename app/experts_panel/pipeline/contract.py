@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator
 
 from experts_panel.experts import SLUG
 
@@ -15,17 +15,24 @@ EventType = Literal[
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 
 
+# What `_slugs` accepts, said in the schema; the validator keeps its own messages.
+_EXPERT_IDS = WithJsonSchema(
+    {"type": "array", "items": {"type": "string", "pattern": SLUG.pattern}, "minItems": 1}
+)
+
+
 class QueryRequest(BaseModel):
     query: str = Field(min_length=3, max_length=1000, description="The question.")
-    expert_filter: list[str] | None = Field(
+    expert_filter: Annotated[list[str], _EXPERT_IDS] | None = Field(
         default=None, description="Expert ids to ask (default: all of them)."
     )
     max_posts: int | None = Field(
         default=None, ge=1, description="Posts per expert to consider (at most MAX_POSTS_LIMIT)."
     )
-    include_comments: bool = True
-    include_comment_groups: bool = False
-    stream_progress: bool = True
+    # Strict: the schema says boolean, and pydantic alone would also take 1, 0.0 or "yes".
+    include_comments: bool = Field(default=True, strict=True)
+    include_comment_groups: bool = Field(default=False, strict=True)
+    stream_progress: bool = Field(default=True, strict=True)
 
     @field_validator("query")
     @classmethod

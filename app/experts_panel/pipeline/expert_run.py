@@ -58,5 +58,11 @@ class ExpertRun:
         reason = text(self.language, f"model_{exc.kind}")
         self.notices.append(text(self.language, notice, reason=reason, **values))
 
+    def shown_posts(self) -> set[int]:
+        """The posts of this expert that the model was shown to write from: the answer's, and
+        those whose comments were grouped. A model-written field may cite these only."""
+        shown = {r.post.telegram_message_id for r in self.ranked}
+        return shown | {g.post_telegram_message_id for g in self.groups}
+
     def ids(self, relevance: str) -> list[int]:
         return [i for i, v in self.verdicts.items() if v.relevance == relevance]

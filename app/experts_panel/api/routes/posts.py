@@ -13,6 +13,9 @@ from experts_panel.posts import get_post
 
 router = APIRouter()
 
+# The largest integer SQLite stores; a larger id cannot name a post, and cannot even be asked for.
+MAX_MESSAGE_ID = 2**63 - 1
+
 
 @router.get(
     "/api/v1/posts/{telegram_message_id}",
@@ -21,7 +24,9 @@ router = APIRouter()
 )
 async def post(
     database: DatabaseDep,
-    telegram_message_id: Annotated[int, Path(ge=1, description="The Telegram message id.")],
+    telegram_message_id: Annotated[
+        int, Path(ge=1, le=MAX_MESSAGE_ID, description="The Telegram message id.")
+    ],
     expert_id: Annotated[
         str, Query(pattern=SLUG.pattern, description="The expert the post belongs to.")
     ],

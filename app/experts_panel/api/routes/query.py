@@ -25,6 +25,7 @@ from sse_starlette import EventSourceResponse
 
 from experts_panel.api.deps import ServicesDep
 from experts_panel.api.errors import error_response
+from experts_panel.api.models import ErrorOut
 from experts_panel.expert_catalog import UnknownExperts
 from experts_panel.logs import get_logger
 from experts_panel.pipeline.contract import (
@@ -49,7 +50,13 @@ def _invalid(field: str, message: str, value: Any) -> RequestValidationError:
 @router.post(
     "/api/v1/query",
     response_model=MultiExpertQueryResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        408: {"model": ErrorOut, "description": "The body did not arrive in time."},
+        413: {"model": ErrorOut, "description": "The body is over 64 KiB."},
+        502: {"model": ErrorOut, "description": "The model API failed (JSON answer only)."},
+        504: {"model": ErrorOut, "description": "The query took too long (JSON answer only)."},
+    },
 )
 async def query(body: QueryRequest, services: ServicesDep, request: Request) -> Any:
     limit = services.settings.MAX_POSTS_LIMIT
