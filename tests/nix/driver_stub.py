@@ -107,9 +107,13 @@ class QemuMachine:
     def __repr__(self) -> str:
         return f"<QemuMachine '{self.name}'>"
 
-    def _run(self, command: str) -> tuple[int, str]:
+    def _boot(self) -> None:
         if not self.booted:
-            self.start()  # as the real execute() does, through connect()
+            self.booted = True
+            self._answers.power(self.name, True)
+
+    def _run(self, command: str) -> tuple[int, str]:
+        self._boot()  # as the real execute() does, through connect()
         status, output = self._answers.run(self.name, command)
         self._record.commands.append((self.name, command, status))
         return status, output
@@ -119,9 +123,7 @@ class QemuMachine:
 
     def start(self, allow_reboot: bool = False) -> None:
         self._record.call(self.name, "start", allow_reboot=allow_reboot)
-        if not self.booted:
-            self.booted = True
-            self._answers.power(self.name, True)
+        self._boot()
 
     def shutdown(self) -> None:
         self._record.call(self.name, "shutdown")
@@ -249,7 +251,7 @@ class Driver:
     def start_all(self) -> None:
         self.record.call(None, "start_all")
         for machine in self.machines:
-            machine.start()
+            machine._boot()
 
     @contextmanager
     def subtest(self, name: str) -> Iterator[None]:
