@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from driver_stub import DRIVER_SYMBOLS, Driver, RequestedAssertionFailed, typed_script
-from host_model import (
+
+from .driver_stub import DRIVER_SYMBOLS, Driver, RequestedAssertionFailed, typed_script
+from .host_model import (
     CA_DOMAIN,
     HOME,
     NODES,

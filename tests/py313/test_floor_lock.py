@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from floor_lock import FLOOR_COMMAND, FLOOR_LOCK, PYPROJECT, floors, pins, problems
+from .floor_lock import FLOOR_COMMAND, FLOOR_LOCK, PYPROJECT, floors, pins, problems
 
 PYPROJECT_TEXT = PYPROJECT.read_text(encoding="utf-8")
 LOCK_TEXT = FLOOR_LOCK.read_text(encoding="utf-8")
