@@ -38,7 +38,7 @@ runCommand "experts-panel-pytest"
     chmod -R u+w source
     cd source
     export HOME=$TMPDIR
-    # nixpkgs 25.11 has no schemathesis (it came to nixpkgs later); CI runs that test against
+    # schemathesis is not in every nixpkgs near the pin; CI runs that test against
     # app/requirements-test.lock's.
     python -m pytest -p no:cacheprovider tests/app \
       --deselect tests/app/test_schema_fuzz.py
