@@ -2,7 +2,8 @@
 
 Brute force with numpy: at tens of thousands of posts a matrix product answers in
 milliseconds, and SQLite here cannot load a vector extension. The copy is reloaded when the
-expert's `search_generation` moves (an index run changed something).
+expert's `search_generation` moves (an index run changed something). The same cache keeps each
+expert's vocabulary for the language bridge (`bridge.py`), reloaded on the same signal.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.database import fetch_all
+from experts_panel.retrieval.bridge import Vocabulary, load_vocabulary
 from experts_panel.retrieval.embedder import Vectors
 
 
@@ -49,6 +51,7 @@ class VectorCache:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], ExpertVectors] = {}
+        self._vocabularies: dict[tuple[str, str], Vocabulary] = {}
         self._lock = asyncio.Lock()
 
     async def vectors(self, conn: AsyncConnection, expert_id: str, model: str) -> ExpertVectors:
@@ -63,6 +66,19 @@ class VectorCache:
                 entry = await _load(conn, expert_id, model, generation)
                 self._entries[key] = entry
         return entry
+
+    async def vocabulary(self, conn: AsyncConnection, expert_id: str, model: str) -> Vocabulary:
+        generation = await _generation(conn, expert_id)
+        key = (expert_id, model)
+        found = self._vocabularies.get(key)
+        if found is not None and found.generation == generation:
+            return found
+        async with self._lock:
+            found = self._vocabularies.get(key)
+            if found is None or found.generation != generation:
+                found = await load_vocabulary(conn, expert_id, model, generation)
+                self._vocabularies[key] = found
+        return found
 
 
 async def _generation(conn: AsyncConnection, expert_id: str) -> int:
