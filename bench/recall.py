@@ -320,6 +320,16 @@ def build_database(side: Side, folder: Path, filler: int, seed: int) -> Path:
     return database
 
 
+def filler_count(scale: int) -> int:
+    return max(0, scale - max(len(e.posts) for e in read_experts().values()))
+
+
+def padded_key(filler: int, seed: int) -> str:
+    """What the padded corpus depends on: the corpus, the filler and its generator."""
+    parts = [corpus_fingerprint(), qb.generator_fingerprint(), filler, seed, FILLER_TOPICS]
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
 def padded_database(side: Side, cache: Path, scale: int, seed: int, rebuild: bool) -> Path:
     """The corpus padded to `scale` posts an expert, indexed by this version of the code.
 
@@ -327,14 +337,8 @@ def padded_database(side: Side, cache: Path, scale: int, seed: int, rebuild: boo
     corpus imports and indexes it (`base.db`); each version then indexes a copy of it with its
     own code, which redoes only what that code indexes differently (`index` is incremental).
     """
-    experts = read_experts()
-    filler = max(0, scale - max(len(e.posts) for e in experts.values()))
-    key = hashlib.sha256(
-        json.dumps(
-            [corpus_fingerprint(), qb.generator_fingerprint(), filler, seed, FILLER_TOPICS]
-        ).encode()
-    ).hexdigest()[:16]
-    folder = cache / key
+    filler = filler_count(scale)
+    folder = cache / padded_key(filler, seed)
     base, base_done = folder / "base.db", folder / "base.json"
     if rebuild or not (base.exists() and base_done.exists()):
         log(f"{side.label}: building the padded corpus ({scale:,} posts an expert; slow)")
@@ -586,6 +590,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=19, help="filler generator seed")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="padded databases")
     parser.add_argument("--rebuild", action="store_true", help="build the padded ones again")
+    parser.add_argument(
+        "--skip-small", action="store_true", help="only the padded corpus (needs --scale)"
+    )
     parser.add_argument("--detail", action="store_true", help="print every question's answer")
     parser.add_argument("--json", type=Path, help="write the figures to this file too")
     args = parser.parse_args()
@@ -614,11 +621,12 @@ def main() -> None:
         small: dict[str, Run] = {}
         padded: dict[str, Run] = {}
         for side in sides:
-            log(f"{side.label}: import and index the corpus into a fresh database")
-            with tempfile.TemporaryDirectory(prefix="bench-recall-") as tmp:
-                database = build_database(side, Path(tmp) / "db", 0, args.seed)
-                log(f"{side.label}: asking {len(all_questions)} questions")
-                small[side.label] = serve_and_ask(side, database, all_questions, "small")
+            if not args.skip_small:
+                log(f"{side.label}: import and index the corpus into a fresh database")
+                with tempfile.TemporaryDirectory(prefix="bench-recall-") as tmp:
+                    database = build_database(side, Path(tmp) / "db", 0, args.seed)
+                    log(f"{side.label}: asking {len(all_questions)} questions")
+                    small[side.label] = serve_and_ask(side, database, all_questions, "small")
             if args.scale:
                 big = padded_database(
                     side, args.cache.resolve(), args.scale, args.seed, args.rebuild
@@ -635,30 +643,33 @@ def main() -> None:
                 return Run(asked, run.peak_rss_mb, run.startup_s, run.warm_up_s)
 
             counts = Counter(q.kind for q in read_questions(experts, half))
-            scored = [score(only(small[s.label])) for s in sides]
-            before = scored[0] if before_side is not None else None
-            rows = recall_rows(scored, counts, before)
-            title = (
-                f"{half} half ({sum(counts.values())} questions), fresh database with the corpus "
-                f"alone; k = sources the answer shows (at most {MAX_SOURCES})"
-            )
-            print_table(title, columns, rows)
-            if args.detail:
-                for side, s in zip(sides, scored, strict=True):
-                    print(f"\n  {half}, {side.label}, per question:")
-                    print("\n".join(s.detail))
-            figures[half] = {
-                side.label: {
-                    "same": s.mean("same"),
-                    "cross": s.mean("cross"),
-                    "uncovered": [(a.confidence, len(a.sources)) for a in s.uncovered],
+            figures[half] = {}
+            if small:
+                scored = [score(only(small[s.label])) for s in sides]
+                before = scored[0] if before_side is not None else None
+                rows = recall_rows(scored, counts, before)
+                title = (
+                    f"{half} half ({sum(counts.values())} questions), fresh database with the "
+                    f"corpus alone; k = sources the answer shows (at most {MAX_SOURCES})"
+                )
+                print_table(title, columns, rows)
+                if args.detail:
+                    for side, s in zip(sides, scored, strict=True):
+                        print(f"\n  {half}, {side.label}, per question:")
+                        print("\n".join(s.detail))
+                figures[half] = {
+                    side.label: {
+                        "same": s.mean("same"),
+                        "cross": s.mean("cross"),
+                        "uncovered": [(a.confidence, len(a.sources)) for a in s.uncovered],
+                    }
+                    for side, s in zip(sides, scored, strict=True)
                 }
-                for side, s in zip(sides, scored, strict=True)
-            }
             if padded:
                 big_scored = [score(only(padded[s.label])) for s in sides]
                 p50 = [qb.percentile([x * 1000 for x in s.seconds], 50) for s in big_scored]
-                big_rows = recall_rows(big_scored, counts, big_scored[0] if before else None)
+                big_before = big_scored[0] if before_side is not None else None
+                big_rows = recall_rows(big_scored, counts, big_before)
                 big_rows = [r for r in big_rows if not r[0].startswith("off-field")]
                 big_rows += [
                     (
