@@ -523,7 +523,7 @@ def print_table(
 
 
 def recall_rows(
-    small: list[Scores], counts: dict[str, int], before: Scores | None
+    small: list[Scores], counts: dict[str, int], before: Scores | None, off_field: bool = True
 ) -> list[tuple[str, list[str], str]]:
     same = [s.mean("same") for s in small]
     cross = [s.mean("cross") for s in small]
@@ -568,6 +568,10 @@ def recall_rows(
             f"target: all LOW, <= 1 source: {qb.verdict(ok)}",
         ),
         ("  sources: mean / max", [sources_figure(s.uncovered) for s in small], ""),
+    ]
+    if not off_field:
+        return rows
+    rows += [
         (
             f"off-field ({len(last.off_field)} answers of the other experts)",
             [confidences(s.off_field) for s in small],
@@ -669,8 +673,7 @@ def main() -> None:
                 big_scored = [score(only(padded[s.label])) for s in sides]
                 p50 = [qb.percentile([x * 1000 for x in s.seconds], 50) for s in big_scored]
                 big_before = big_scored[0] if before_side is not None else None
-                big_rows = recall_rows(big_scored, counts, big_before)
-                big_rows = [r for r in big_rows if not r[0].startswith("off-field")]
+                big_rows = recall_rows(big_scored, counts, big_before, off_field=False)
                 big_rows += [
                     (
                         "p50 latency, the whole panel's answer (ms)",

@@ -78,13 +78,13 @@ def word_evidence(word_rank: int | None) -> float:
     return next((bonus for rank, bonus in WORD_EVIDENCE.items() if word_rank <= rank), 0.0)
 
 
-def relevance(post: Post, question_language: str) -> float:
+def relevance(post: Post, question_language: str, post_language: str) -> float:
     """How well the post answers the question, on the similarity's scale."""
     found = post.candidate
     if found is None:
         return 0.0
     score = (found.similarity or 0.0) + word_evidence(found.word_rank)
-    if detect_language(post.text, question_language) != question_language:
+    if post_language != question_language:
         score += CROSS_LANGUAGE_ALLOWANCE
     return score
 
@@ -111,6 +111,15 @@ class EmbeddedModel:
         self.cache = cache
         self.database = database
         self._question_vectors: dict[str, Vectors] = {}
+        self._post_languages: dict[tuple[str, int], str] = {}  # one query's posts
+
+    def relevance(self, post: Post, language: str) -> float:
+        key = (post.expert_id, post.post_id)
+        post_language = self._post_languages.get(key)
+        if post_language is None:
+            post_language = detect_language(post.text, language)
+            self._post_languages[key] = post_language
+        return relevance(post, language, post_language)
 
     async def encode(self, texts: list[str]) -> Vectors:
         return await asyncio.to_thread(self.embedder.encode, texts)
@@ -130,7 +139,7 @@ class EmbeddedModel:
             found = post.candidate
             similarity = found.similarity if found and found.similarity is not None else 0.0
             word_rank = found.word_rank if found else None
-            score = relevance(post, language)
+            score = self.relevance(post, language)
             verdict: Relevance = (
                 "HIGH"
                 if score >= CONFIDENT_RELEVANCE
@@ -153,10 +162,10 @@ class EmbeddedModel:
         """A partly relevant post complements the answer when it is within `SOURCE_MARGIN` of
         the most relevant post: 0.7 (the pipeline's bar) at the margin, 1 at the top."""
         language = detect_language(question)
-        best = max((relevance(p, language) for p in [*high, *medium]), default=0.0)
+        best = max((self.relevance(p, language) for p in [*high, *medium]), default=0.0)
         scores: dict[int, float] = {}
         for post in medium:
-            behind = best - relevance(post, language)
+            behind = best - self.relevance(post, language)
             score = max(0.0, 1.0 - 0.3 * behind / SOURCE_MARGIN)
             scores[post.telegram_message_id] = round(score, 3)
         return scores
@@ -165,7 +174,7 @@ class EmbeddedModel:
         self, question: str, language: str, expert_name: str, posts: list[RankedPost], usage: Usage
     ) -> Answer:
         q = await self.question_vector(question)
-        scored = [(relevance(r.post, language), r.post) for r in posts if r.role != "CONTEXT"]
+        scored = [(self.relevance(r.post, language), r.post) for r in posts if r.role != "CONTEXT"]
         chosen, confidence = choose_sources(scored)
         pieces: list[tuple[Post, list[str]]] = []
         candidates: list[tuple[Post, str]] = [(p, s) for p in chosen for s in sentences(p.text)]

@@ -93,8 +93,8 @@ async def bridged_search(
     vocabulary = await cache.vocabulary(conn, expert_id, embedder.name)
     if not vocabulary.words:
         return []
-    # Encoding and the similarity products run in a worker thread, off the event loop.
-    vectors = await asyncio.to_thread(embedder.encode, words)
+    vectors = await cache.word_vectors(embedder, words)
+    # The similarity products run in a worker thread, off the event loop.
     translations = await asyncio.to_thread(translate, vocabulary, words, vectors)
     if not translations:
         return []
