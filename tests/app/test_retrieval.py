@@ -4,14 +4,22 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from experts_panel.db.database import Database
 from experts_panel.experts import remove_expert
 from experts_panel.importer import import_posts
+from experts_panel.retrieval.bridge import (
+    Vocabulary,
+    is_cyrillic,
+    quantise,
+    similarities,
+    translate,
+)
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
-from experts_panel.retrieval.hybrid import fuse, hybrid_search
+from experts_panel.retrieval.hybrid import bridged_search, fuse, hybrid_search
 from experts_panel.retrieval.indexer import index_expert
 from experts_panel.retrieval.lexical import lexical_search
 from experts_panel.retrieval.stemming import match_expression, stems
@@ -180,3 +188,80 @@ def test_index_command(tmp_path: Path) -> None:
     assert "ops: 6 posts made searchable, 6 embedded" in rebuilt.stdout
     missing = run_cli("index", "--expert", "ghost", env=env)
     assert missing.returncode == 1 and "no expert 'ghost'" in missing.stderr
+
+
+async def test_the_vocabulary_is_counted_embedded_once_and_follows_edits(
+    database: Database, db_path: Path, tmp_path: Path, embedder: UniversalSentenceEncoder
+) -> None:
+    await seed(database, tmp_path)
+    first = await index_expert(database, "ops", embedder)
+    assert first.vocabulary_rebuilt and first.words_embedded > 0
+    conn = sqlite3.connect(db_path)
+    # ё is folded and words are counted per post; short words and numbers are left out.
+    assert conn.execute(
+        "SELECT posts FROM expert_words WHERE expert_id='ops' AND word='ежик'"
+    ).fetchone() == (1,)
+    assert conn.execute(
+        "SELECT count(*) FROM expert_words WHERE expert_id='ops' AND length(word) < 3"
+    ).fetchone() == (0,)
+    again = await index_expert(database, "ops", embedder)
+    assert not again.vocabulary_rebuilt and again.words_embedded == 0
+    # Vectors are shared by the experts: the second embeds only the words new to the table.
+    product = await index_expert(database, "product", embedder)
+    total = conn.execute("SELECT count(DISTINCT word) FROM expert_words").fetchone()[0]
+    assert product.words_embedded == total - first.words_embedded > 0
+    assert conn.execute("SELECT count(*) FROM word_vectors").fetchone() == (total,)
+
+    edited = ops_posts()
+    edited[5] = message(6, at(5), "Kubernetes on one node is too much.", edited=at(60))
+    async with database.write() as writer:
+        await import_posts(
+            writer, write(tmp_path / "ops2.json", chat(edited, name="Ops", chat_id=11)), "ops"
+        )
+    third = await index_expert(database, "ops", embedder)
+    assert third.vocabulary_rebuilt and third.words_embedded >= 1  # "kubernetes" is new
+    words = {r[0] for r in conn.execute("SELECT word FROM expert_words WHERE expert_id='ops'")}
+    assert "kubernetes" in words and "quadlets" not in words
+
+
+async def test_the_bridge_translates_question_words_into_the_experts_own_words(
+    database: Database, tmp_path: Path, embedder: UniversalSentenceEncoder
+) -> None:
+    await seed(database, tmp_path)
+    await index_expert(database, "ops", embedder)
+    cache = VectorCache()
+    async with database.read() as conn:
+        vocabulary = await cache.vocabulary(conn, "ops", embedder.name)
+        assert await cache.vocabulary(conn, "ops", embedder.name) is vocabulary  # cached
+    words = ["backups", "monitoring"]
+    translated = translate(vocabulary, words, embedder.encode(words))
+    # Only Cyrillic words of the Russian posts: "бэкапы" for backups, "мониторинг" for
+    # monitoring.
+    assert "бэкапы" in translated and "мониторинг" in translated
+    assert all(is_cyrillic(w) for w in translated)
+    async with database.read() as conn:
+        # No word of the question is in post 3 ("... про мониторинг диска и алерты"), nor in
+        # any other: full-text alone finds nothing; the bridge finds post 3.
+        assert await lexical_search(conn, "ops", "disk alerts", 5) == []
+        hits = await bridged_search(conn, "ops", "disk alerts", 5, embedder, cache)
+        assert [h.telegram_message_id for h in hits] == [3]
+        found = await hybrid_search(conn, "ops", "disk alerts", 3, embedder, cache)
+        assert found[0].telegram_message_id == 3 and found[0].bridge_rank == 1
+
+
+def test_quantised_vocabulary_keeps_similarities_within_a_few_thousandths() -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(200, 512)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    matrix, scale = quantise(vectors)
+    vocabulary = Vocabulary(
+        0,
+        tuple(f"w{i}" for i in range(200)),
+        np.zeros(200, dtype=np.bool_),
+        np.ones(200, dtype=np.int64),
+        10,
+        matrix,
+        scale,
+    )
+    exact = vectors[:5] @ vectors.T
+    assert np.abs(similarities(vocabulary, vectors[:5]) - exact).max() < 0.005

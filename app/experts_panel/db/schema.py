@@ -134,3 +134,19 @@ token_usage = Table(
     Column("prompt_tokens", Integer, nullable=False),
     Column("completion_tokens", Integer, nullable=False),
 )
+
+expert_words = Table(
+    "expert_words",
+    metadata,
+    Column("expert_id", Text, primary_key=True),
+    Column("word", Text, primary_key=True),
+    Column("posts", Integer, nullable=False),
+)
+
+word_vectors = Table(
+    "word_vectors",
+    metadata,
+    Column("model", Text, primary_key=True),
+    Column("word", Text, primary_key=True),
+    Column("vector", LargeBinary, nullable=False),
+)

@@ -1,10 +1,16 @@
 """The embedded model: answers with no API key, from retrieval scores and the posts' own words.
 
 No instruction-following model small enough ships inside a Python wheel, so this one does
-not generate text. Relevance comes from hybrid retrieval (full-text rank and embedding
-similarity); the answer is made of the sentences of the expert's posts closest to the
-question, each cited; comments are chosen the same way. What it cannot do, translation, it
-reports rather than fakes.
+not generate text. Relevance comes from hybrid retrieval: the embedding similarity of question
+and post, and the rank the post's words earned in full-text search, in the question's language
+or, through the language bridge, in the other. The answer is made of the sentences of the most
+relevant posts closest to the question, each cited; comments are chosen the same way. What it
+cannot do, translation, it reports rather than fakes.
+
+Which posts it cites: those within `SOURCE_MARGIN` of the most relevant one, at most
+`ANSWER_POSTS`, most relevant first (the answer then lists them newest first). When even the
+most relevant post falls short of `CONFIDENT_RELEVANCE`, the channel most likely never covered
+the question: the answer cites that one post alone and says its confidence is low.
 """
 
 from __future__ import annotations
@@ -27,17 +33,24 @@ from experts_panel.pipeline.types import (
     Relevance,
     Verdict,
 )
-from experts_panel.retrieval.dense import VectorCache, rows_for
+from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import Embedder, Vectors
 from experts_panel.retrieval.stemming import stems
 
-# Cosine similarities of USE multilingual v3 between a question and a post: measured on the
-# demo experts, posts on the question's topic score about 0.35-0.6, others below 0.25.
-HIGH_SIMILARITY = 0.40
-HIGH_SIMILARITY_WITH_WORDS = 0.30
-MEDIUM_SIMILARITY = 0.25
-TOP_WORD_RANK = 3
-MEDIUM_WORD_RANK = 10
+# Relevance of a post: the cosine similarity of USE multilingual v3 between question and post
+# (posts on the question's topic score about 0.35-0.65, others below 0.3), plus evidence from
+# words, plus an allowance for the other language. Chosen on the tuning half of
+# bench/recall's questions (docs/benchmarks.md); the held-out half was not used.
+# The best rank the post's words earned, in the question's language or through the bridge,
+# at most the key: the bonus. (Giving the bridge's ranks less weight, 0.5 or 0.75, lost
+# cross-language posts on the tuning half.)
+WORD_EVIDENCE = {1: 0.10, 3: 0.06, 10: 0.03}
+# A question and a post in different languages score about 0.05 lower for the same match.
+CROSS_LANGUAGE_ALLOWANCE = 0.03
+CONFIDENT_RELEVANCE = 0.45  # below: most likely not covered; one source at most, LOW
+MIN_RELEVANCE = 0.35  # below: not a source at all
+HIGH_CONFIDENCE = 0.55  # the best post at least this relevant, and another beside it: HIGH
+SOURCE_MARGIN = 0.10
 
 ANSWER_POSTS = 4
 SENTENCES_PER_POST = 2
@@ -59,6 +72,36 @@ def sentences(body: str) -> list[str]:
     return [p for p in parts if 15 <= len(p) <= 400]
 
 
+def word_evidence(word_rank: int | None) -> float:
+    if word_rank is None:
+        return 0.0
+    return next((bonus for rank, bonus in WORD_EVIDENCE.items() if word_rank <= rank), 0.0)
+
+
+def relevance(post: Post, question_language: str, post_language: str) -> float:
+    """How well the post answers the question, on the similarity's scale."""
+    found = post.candidate
+    if found is None:
+        return 0.0
+    score = (found.similarity or 0.0) + word_evidence(found.word_rank)
+    if post_language != question_language:
+        score += CROSS_LANGUAGE_ALLOWANCE
+    return score
+
+
+def choose_sources(scored: list[tuple[float, Post]]) -> tuple[list[Post], Relevance]:
+    """The posts to cite, most relevant first, and the confidence the answer can claim."""
+    ranked = sorted((pair for pair in scored if pair[0] >= MIN_RELEVANCE), key=lambda p: -p[0])
+    if not ranked:
+        return [], "LOW"
+    best = ranked[0][0]
+    if best < CONFIDENT_RELEVANCE:
+        return [ranked[0][1]], "LOW"
+    chosen = [post for score, post in ranked if score >= best - SOURCE_MARGIN][:ANSWER_POSTS]
+    confidence: Relevance = "HIGH" if best >= HIGH_CONFIDENCE and len(chosen) > 1 else "MEDIUM"
+    return chosen, confidence
+
+
 class EmbeddedModel:
     name = "embedded"
     can_translate = False
@@ -68,6 +111,15 @@ class EmbeddedModel:
         self.cache = cache
         self.database = database
         self._question_vectors: dict[str, Vectors] = {}
+        self._post_languages: dict[tuple[str, int], str] = {}  # one query's posts
+
+    def relevance(self, post: Post, language: str) -> float:
+        key = (post.expert_id, post.post_id)
+        post_language = self._post_languages.get(key)
+        if post_language is None:
+            post_language = detect_language(post.text, language)
+            self._post_languages[key] = post_language
+        return relevance(post, language, post_language)
 
     async def encode(self, texts: list[str]) -> Vectors:
         return await asyncio.to_thread(self.embedder.encode, texts)
@@ -86,66 +138,69 @@ class EmbeddedModel:
         for post in posts:
             found = post.candidate
             similarity = found.similarity if found and found.similarity is not None else 0.0
-            word_rank = found.lexical_rank if found else None
-            relevance: Relevance
-            if similarity >= HIGH_SIMILARITY or (
-                similarity >= HIGH_SIMILARITY_WITH_WORDS
-                and word_rank is not None
-                and word_rank <= TOP_WORD_RANK
-            ):
-                relevance = "HIGH"
-            elif similarity >= MEDIUM_SIMILARITY or (
-                word_rank is not None and word_rank <= MEDIUM_WORD_RANK
-            ):
-                relevance = "MEDIUM"
-            else:
-                relevance = "LOW"
+            word_rank = found.word_rank if found else None
+            score = self.relevance(post, language)
+            verdict: Relevance = (
+                "HIGH"
+                if score >= CONFIDENT_RELEVANCE
+                else "MEDIUM"
+                if score >= MIN_RELEVANCE
+                else "LOW"
+            )
             reasons = []
-            if similarity >= MEDIUM_SIMILARITY:
+            if similarity >= MIN_RELEVANCE - 0.1:
                 reasons.append(text(language, "reason_meaning", similarity=similarity))
-            if word_rank is not None and word_rank <= MEDIUM_WORD_RANK:
+            if word_rank is not None and word_rank <= 10:
                 reasons.append(text(language, "reason_words", rank=word_rank))
             reason = "; ".join(reasons) or text(language, "reason_weak")
-            verdicts.append(Verdict(post.telegram_message_id, relevance, reason))
+            verdicts.append(Verdict(post.telegram_message_id, verdict, reason))
         return verdicts
-
-    async def _post_vectors(self, posts: list[Post]) -> dict[int, Vectors]:
-        if not posts:
-            return {}
-        async with self.database.read() as conn:
-            vectors = await self.cache.vectors(conn, posts[0].expert_id, self.embedder.name)
-        return rows_for(vectors, [p.post_id for p in posts])
 
     async def score_complement(
         self, question: str, high: list[Post], medium: list[Post], usage: Usage
     ) -> dict[int, float]:
-        q = await self.question_vector(question)
-        stored = await self._post_vectors([*high, *medium])
-        # Numeric work off the event loop, like every other vector computation here.
-        return await asyncio.to_thread(_complement_scores, q, stored, high, medium)
+        """A partly relevant post complements the answer when it is within `SOURCE_MARGIN` of
+        the most relevant post: 0.7 (the pipeline's bar) at the margin, 1 at the top."""
+        language = detect_language(question)
+        best = max((self.relevance(p, language) for p in [*high, *medium]), default=0.0)
+        scores: dict[int, float] = {}
+        for post in medium:
+            behind = best - self.relevance(post, language)
+            score = max(0.0, 1.0 - 0.3 * behind / SOURCE_MARGIN)
+            scores[post.telegram_message_id] = round(score, 3)
+        return scores
 
     async def reduce(
         self, question: str, language: str, expert_name: str, posts: list[RankedPost], usage: Usage
     ) -> Answer:
         q = await self.question_vector(question)
-        chosen = [r.post for r in posts if r.role in ("HIGH", "MEDIUM")][:ANSWER_POSTS]
+        scored = [(self.relevance(r.post, language), r.post) for r in posts if r.role != "CONTEXT"]
+        chosen, confidence = choose_sources(scored)
         pieces: list[tuple[Post, list[str]]] = []
         candidates: list[tuple[Post, str]] = [(p, s) for p in chosen for s in sentences(p.text)]
         if candidates:
             vectors = await self.encode([s for _, s in candidates])
             similarity = vectors @ q
             for post in chosen:
-                own = [
-                    (float(similarity[i]), i)
-                    for i, (p, _) in enumerate(candidates)
-                    if p.post_id == post.post_id and similarity[i] >= MIN_SENTENCE_SIMILARITY
-                ]
-                best = sorted(own, reverse=True)[:SENTENCES_PER_POST]
+                own = sorted(
+                    (
+                        (float(similarity[i]), i)
+                        for i, (p, _) in enumerate(candidates)
+                        if p.post_id == post.post_id
+                    ),
+                    reverse=True,
+                )
+                # The post was chosen for the question; its closest sentence speaks for it
+                # even when no sentence alone comes near (often so across languages).
+                best = [
+                    pair for pair in own[:SENTENCES_PER_POST] if pair[0] >= MIN_SENTENCE_SIMILARITY
+                ] or own[:1]
                 picked = [candidates[i][1] for _, i in sorted(best, key=lambda pair: pair[1])]
                 if picked:
                     pieces.append((post, picked))
         if not pieces:
             return Answer(text(language, "no_posts"), [], "LOW", language)
+        sources = [post.telegram_message_id for post, _ in pieces]  # most relevant first
         pieces.sort(key=lambda piece: piece[0].date, reverse=True)  # the current view first
         lines = [text(language, "embedded_intro"), ""]
         for post, picked in pieces:
@@ -153,21 +208,10 @@ class EmbeddedModel:
                 f"**{post.date[:10]}** — {joined(picked)} [post:{post.telegram_message_id}]"
             )
             lines.append("")
-        high_count = sum(1 for r in posts if r.role == "HIGH")
-        closest = max(
-            (float(p.candidate.similarity or 0.0) for p, _ in pieces if p.candidate), default=0.0
-        )
-        confidence: Relevance = (
-            "HIGH"
-            if high_count >= 2 and closest >= HIGH_SIMILARITY
-            else "MEDIUM"
-            if high_count
-            else "LOW"
-        )
         body = "\n".join(lines).strip()
         return Answer(
             text=body,
-            main_sources=[p.telegram_message_id for p, _ in pieces],
+            main_sources=sources,
             confidence=confidence,
             language=detect_language(" ".join(" ".join(s) for _, s in pieces), language),
         )
@@ -228,20 +272,3 @@ class EmbeddedModel:
                 lines.append(f"- {who}: «{quoted}» [post:{comment.post_telegram_message_id}]")
             sections.append("\n".join(lines))
         return "\n\n".join(sections) or None
-
-
-def _complement_scores(
-    q: Vectors, stored: dict[int, Vectors], high: list[Post], medium: list[Post]
-) -> dict[int, float]:
-    high_vectors = [stored[p.post_id] for p in high if p.post_id in stored]
-    scores: dict[int, float] = {}
-    for post in medium:
-        vector = stored.get(post.post_id)
-        if vector is None:
-            continue
-        relevance = float(vector @ q)
-        overlap = max((float(vector @ h) for h in high_vectors), default=0.0)
-        # Useful beside the HIGH posts: on the question, yet saying something else.
-        score = 0.6 * min(1.0, relevance / HIGH_SIMILARITY) + 0.4 * (1.0 - max(0.0, overlap))
-        scores[post.telegram_message_id] = round(max(0.0, min(1.0, score)), 3)
-    return scores

@@ -2,7 +2,8 @@
 
 Brute force with numpy: at tens of thousands of posts a matrix product answers in
 milliseconds, and SQLite here cannot load a vector extension. The copy is reloaded when the
-expert's `search_generation` moves (an index run changed something).
+expert's `search_generation` moves (an index run changed something). The same cache keeps each
+expert's vocabulary for the language bridge (`bridge.py`), reloaded on the same signal.
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ import numpy.typing as npt
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.database import fetch_all
-from experts_panel.retrieval.embedder import Vectors
+from experts_panel.retrieval.bridge import Vocabulary, load_vocabulary
+from experts_panel.retrieval.embedder import Embedder, Vectors
+
+# Words whose vectors a server keeps (2 KB each): a question's words, asked of several
+# experts at once, are encoded once.
+WORD_VECTORS_KEPT = 2000
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,22 @@ class VectorCache:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], ExpertVectors] = {}
+        self._vocabularies: dict[tuple[str, str], Vocabulary] = {}
+        self._words: dict[tuple[str, str], Vectors] = {}  # (model, word), oldest first
         self._lock = asyncio.Lock()
+        self._words_lock = asyncio.Lock()
+
+    async def word_vectors(self, embedder: Embedder, words: list[str]) -> Vectors:
+        """The words' vectors, each encoded once while it stays among the recent ones."""
+        async with self._words_lock:  # the experts of one query ask for the same words
+            missing = [w for w in words if (embedder.name, w) not in self._words]
+            if missing:
+                encoded = await asyncio.to_thread(embedder.encode, missing)
+                for word, vector in zip(missing, encoded, strict=True):
+                    self._words[(embedder.name, word)] = vector
+                while len(self._words) > WORD_VECTORS_KEPT:
+                    del self._words[next(iter(self._words))]
+            return np.stack([self._words[(embedder.name, w)] for w in words])
 
     async def vectors(self, conn: AsyncConnection, expert_id: str, model: str) -> ExpertVectors:
         generation = await _generation(conn, expert_id)
@@ -63,6 +84,19 @@ class VectorCache:
                 entry = await _load(conn, expert_id, model, generation)
                 self._entries[key] = entry
         return entry
+
+    async def vocabulary(self, conn: AsyncConnection, expert_id: str, model: str) -> Vocabulary:
+        generation = await _generation(conn, expert_id)
+        key = (expert_id, model)
+        found = self._vocabularies.get(key)
+        if found is not None and found.generation == generation:
+            return found
+        async with self._lock:
+            found = self._vocabularies.get(key)
+            if found is None or found.generation != generation:
+                found = await load_vocabulary(conn, expert_id, model, generation)
+                self._vocabularies[key] = found
+        return found
 
 
 async def _generation(conn: AsyncConnection, expert_id: str) -> int:

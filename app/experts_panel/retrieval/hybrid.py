@@ -1,7 +1,9 @@
-"""Hybrid retrieval: full-text and embedding rankings fused by reciprocal rank.
+"""Hybrid retrieval: full-text, bridged full-text and embedding rankings, fused by rank.
 
 Neither alone is enough: BM25 misses paraphrases and the other language, embeddings miss
-exact names and rare terms. Reciprocal rank fusion needs no score calibration between the two.
+exact names and rare terms. The language bridge (`bridge.py`) gives a question in one language
+a full-text search in the other, so a post written in the other language is found by its words
+as well as by its meaning. Reciprocal rank fusion needs no score calibration between the lists.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from experts_panel.retrieval.bridge import translate
 from experts_panel.retrieval.dense import VectorCache, nearest
 from experts_panel.retrieval.embedder import Embedder, Vectors
-from experts_panel.retrieval.lexical import lexical_search
+from experts_panel.retrieval.lexical import LexicalHit, lexical_search, stems_search
+from experts_panel.retrieval.stemming import stems
+from experts_panel.retrieval.vocabulary import vocabulary_words
 
 RRF_K = 60  # the constant of Cormack et al.; damps the head of each list
 
@@ -26,27 +31,37 @@ class Candidate:
     lexical_rank: int | None
     dense_rank: int | None
     similarity: float | None
+    bridge_rank: int | None = None  # rank in the full-text search of the question's translation
+
+    @property
+    def word_rank(self) -> int | None:
+        """The best rank the post's words earned, in the question's language or the other."""
+        ranks = [r for r in (self.lexical_rank, self.bridge_rank) if r is not None]
+        return min(ranks) if ranks else None
 
 
 def fuse(
     lexical: list[tuple[int, int]],
     dense: list[tuple[int, int, float]],
     limit: int,
+    bridged: list[tuple[int, int]] | None = None,
 ) -> list[Candidate]:
-    """Fuse ranked lists of (post_id, telegram id) and (post_id, telegram id, similarity)."""
+    """Fuse ranked lists of (post_id, telegram id), the dense one with its similarities."""
     scores: dict[int, float] = {}
     telegram: dict[int, int] = {}
-    lexical_rank: dict[int, int] = {}
-    dense_rank: dict[int, int] = {}
+    ranks: dict[str, dict[int, int]] = {"lexical": {}, "dense": {}, "bridge": {}}
     similarity: dict[int, float] = {}
-    for rank, (post_id, telegram_id) in enumerate(lexical, start=1):
-        scores[post_id] = scores.get(post_id, 0.0) + 1.0 / (RRF_K + rank)
-        telegram[post_id] = telegram_id
-        lexical_rank[post_id] = rank
-    for rank, (post_id, telegram_id, sim) in enumerate(dense, start=1):
-        scores[post_id] = scores.get(post_id, 0.0) + 1.0 / (RRF_K + rank)
-        telegram[post_id] = telegram_id
-        dense_rank[post_id] = rank
+    lists = (
+        ("lexical", [(p, t) for p, t in lexical]),
+        ("dense", [(p, t) for p, t, _ in dense]),
+        ("bridge", [(p, t) for p, t in bridged or []]),
+    )
+    for name, ranked in lists:
+        for rank, (post_id, telegram_id) in enumerate(ranked, start=1):
+            scores[post_id] = scores.get(post_id, 0.0) + 1.0 / (RRF_K + rank)
+            telegram[post_id] = telegram_id
+            ranks[name][post_id] = rank
+    for post_id, _, sim in dense:
         similarity[post_id] = sim
     ordered = sorted(scores, key=lambda p: (-scores[p], p))[:limit]
     return [
@@ -54,12 +69,36 @@ def fuse(
             post_id=p,
             telegram_message_id=telegram[p],
             score=scores[p],
-            lexical_rank=lexical_rank.get(p),
-            dense_rank=dense_rank.get(p),
+            lexical_rank=ranks["lexical"].get(p),
+            dense_rank=ranks["dense"].get(p),
             similarity=similarity.get(p),
+            bridge_rank=ranks["bridge"].get(p),
         )
         for p in ordered
     ]
+
+
+async def bridged_search(
+    conn: AsyncConnection,
+    expert_id: str,
+    query: str,
+    limit: int,
+    embedder: Embedder,
+    cache: VectorCache,
+) -> list[LexicalHit]:
+    """Full-text search with the expert's words that translate the question's."""
+    words = sorted(vocabulary_words(query))
+    if not words:
+        return []
+    vocabulary = await cache.vocabulary(conn, expert_id, embedder.name)
+    if not vocabulary.words:
+        return []
+    vectors = await cache.word_vectors(embedder, words)
+    # The similarity products run in a worker thread, off the event loop.
+    translations = await asyncio.to_thread(translate, vocabulary, words, vectors)
+    if not translations:
+        return []
+    return await stems_search(conn, expert_id, stems(" ".join(translations)), limit)
 
 
 async def hybrid_search(
@@ -75,6 +114,7 @@ async def hybrid_search(
     depth = max(limit, 50)
     lexical = await lexical_search(conn, expert_id, query, depth)
     dense_hits: list[tuple[int, int, float]] = []
+    bridged: list[LexicalHit] = []
     if embedder is not None:
         # The model and the matrix product run in a worker thread (numpy lets go of the GIL),
         # so the event loop stays free to answer other readers meanwhile.
@@ -83,4 +123,10 @@ async def hybrid_search(
         vectors = await cache.vectors(conn, expert_id, embedder.name)
         hits = await asyncio.to_thread(nearest, vectors, query_vector, depth)
         dense_hits = [(h.post_id, h.telegram_message_id, h.similarity) for h in hits]
-    return fuse([(h.post_id, h.telegram_message_id) for h in lexical], dense_hits, limit)
+        bridged = await bridged_search(conn, expert_id, query, depth, embedder, cache)
+    return fuse(
+        [(h.post_id, h.telegram_message_id) for h in lexical],
+        dense_hits,
+        limit,
+        [(h.post_id, h.telegram_message_id) for h in bridged],
+    )

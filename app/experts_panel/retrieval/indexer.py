@@ -2,7 +2,9 @@
 
 Only what changed is redone: a post whose `content_hash` differs from the one its index row
 was made from, a post with no row yet, and, for embeddings, every row made by another model.
-Work is committed batch by batch, so an interrupted run keeps what it finished.
+Work is committed batch by batch, so an interrupted run keeps what it finished. With an
+embedder, the expert's vocabulary for the language bridge (`vocabulary.py`) is recounted when
+any post changed, or when it was never built (a database indexed before it existed).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from experts_panel.db.database import Database, fetch_all
 from experts_panel.retrieval.embedder import Embedder, to_blob
 from experts_panel.retrieval.stemming import stem_text
+from experts_panel.retrieval.vocabulary import has_vocabulary, index_vocabulary
 
 SEARCH_BATCH = 1000
 EMBED_BATCH = 64
@@ -31,6 +34,8 @@ class IndexReport:
     searchable_updated: int = 0
     embedded: int = 0
     model: str | None = None
+    words_embedded: int = 0
+    vocabulary_rebuilt: bool = False
 
 
 async def _stale_search_ids(database: Database, expert_id: str, rebuild: bool) -> list[int]:
@@ -153,6 +158,10 @@ async def index_expert(
         embed_ids = await _stale_embedding_ids(database, expert_id, embedder.name, rebuild)
         await _index_embeddings(database, expert_id, embed_ids, embedder, progress)
         report.embedded = len(embed_ids)
-    if report.searchable_updated or report.embedded:
+        changed = bool(report.searchable_updated or report.embedded)
+        if changed or rebuild or not await has_vocabulary(database, expert_id):
+            report.words_embedded = await index_vocabulary(database, expert_id, embedder, progress)
+            report.vocabulary_rebuilt = True
+    if report.searchable_updated or report.embedded or report.vocabulary_rebuilt:
         await _bump_generation(database, expert_id)
     return report

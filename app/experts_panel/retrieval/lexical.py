@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.database import fetch_all
-from experts_panel.retrieval.stemming import match_expression
+from experts_panel.retrieval.stemming import match_expression, match_stems
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,19 @@ class LexicalHit:
 async def lexical_search(
     conn: AsyncConnection, expert_id: str, query: str, limit: int
 ) -> list[LexicalHit]:
-    expression = match_expression(query)
+    return await _search(conn, expert_id, match_expression(query), limit)
+
+
+async def stems_search(
+    conn: AsyncConnection, expert_id: str, stems: list[str], limit: int
+) -> list[LexicalHit]:
+    """Posts holding any of these stems (the language bridge's translations), by BM25."""
+    return await _search(conn, expert_id, match_stems(stems), limit)
+
+
+async def _search(
+    conn: AsyncConnection, expert_id: str, expression: str | None, limit: int
+) -> list[LexicalHit]:
     if expression is None:
         return []
     rows = await fetch_all(

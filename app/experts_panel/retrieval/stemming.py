@@ -44,7 +44,12 @@ def stem_text(text: str) -> str:
 
 def match_expression(query: str) -> str | None:
     """An FTS5 MATCH expression: any of the query's stems, each quoted so no word is syntax."""
-    unique = list(dict.fromkeys(s for s in stems(query) if s))
+    return match_stems(stems(query))
+
+
+def match_stems(found: list[str]) -> str | None:
+    """Any of these stems, each quoted (a stem holds no quote: words are letters and digits)."""
+    unique = list(dict.fromkeys(s for s in found if s))
     if not unique:
         return None
     return " OR ".join(f'"{s}"' for s in unique)
