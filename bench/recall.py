@@ -646,7 +646,7 @@ def main() -> None:
                 asked = [a for a in run.asked if a.question.id in chosen]
                 return Run(asked, run.peak_rss_mb, run.startup_s, run.warm_up_s)
 
-            counts = Counter(q.kind for q in read_questions(experts, half))
+            counts: Counter[str] = Counter(q.kind for q in read_questions(experts, half))
             figures[half] = {}
             if small:
                 scored = [score(only(small[s.label])) for s in sides]
