@@ -409,7 +409,7 @@ def analyze_drift_command(
     """Find discussions that drifted from their post's topic (fills comment_group_drift)."""
     settings = settings_or_exit()
     from experts_panel.drift import Analyse, DriftReport, analyze_expert, embedded_analyser
-    from experts_panel.llm.types import Usage
+    from experts_panel.pipeline.model import Usage
 
     async def main() -> tuple[DriftReport, Usage]:
         database = await open_database(settings)
@@ -446,7 +446,7 @@ def analyze_drift_command(
                 await client.aclose()
             await database.close()
 
-    from experts_panel.llm.types import ModelError
+    from experts_panel.pipeline.model import ModelError
 
     try:
         report, usage = run_writing(settings, main, "the posts done are kept: run it again")

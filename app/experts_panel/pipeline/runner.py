@@ -20,9 +20,7 @@ from experts_panel.expert_catalog import ExpertCatalog
 from experts_panel.experts import Expert
 from experts_panel.language import detect_language
 from experts_panel.llm.embedded import EmbeddedModel
-from experts_panel.llm.model import Model
 from experts_panel.llm.openai_client import OpenAICompatibleClient
-from experts_panel.llm.types import Usage
 from experts_panel.logs import get_logger
 from experts_panel.pipeline import (
     comment_groups,
@@ -43,6 +41,7 @@ from experts_panel.pipeline.contract import (
     UsageOut,
 )
 from experts_panel.pipeline.expert_run import ExpertRun
+from experts_panel.pipeline.model import Model, Usage
 from experts_panel.pipeline.texts import text
 from experts_panel.public_errors import failure as public_failure
 from experts_panel.query_runs import QueryRuns, outside_queries
