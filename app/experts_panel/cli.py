@@ -408,42 +408,27 @@ def analyze_drift_command(
 ) -> None:
     """Find discussions that drifted from their post's topic (fills comment_group_drift)."""
     settings = settings_or_exit()
-    from experts_panel.drift import Analyse, DriftReport, analyze_expert, embedded_analyser
+    from experts_panel.drift import DriftReport, analyze_expert
+    from experts_panel.model_setup import Models
     from experts_panel.pipeline.model import Usage
 
     async def main() -> tuple[DriftReport, Usage]:
         database = await open_database(settings)
         usage = Usage()
-        client = None
+        models = None
         try:
             async with database.read() as conn:
                 if await get_expert(conn, expert) is None:
                     fail(f"no expert {expert!r}")
-            analyse: Analyse
-            from experts_panel.llm.openai_client import client_from_settings
-
-            client = client_from_settings(settings)
-            if client is not None:
-                from experts_panel.llm.openrouter import analyze_drift
-
-                model_client = client
-
-                async def by_model(text: str, comments: list[Any]) -> tuple[bool, list[Any]]:
-                    return await analyze_drift(model_client, settings, text, comments, usage)
-
-                analyse, by = by_model, settings.MODEL_COMMENT_GROUPS
-            else:
-                from experts_panel.retrieval.embedder import UniversalSentenceEncoder
-
-                embedder = UniversalSentenceEncoder()
-                analyse, by = embedded_analyser(embedder), f"embedded:{embedder.name}"
+            models = Models.from_settings(settings)
+            analyse, by = models.drift_analyser(usage)
             with index_progress(expert) as progress:
                 step = (lambda done, total: progress("drift", done, total)) if progress else None
                 report = await analyze_expert(database, expert, analyse, by, redo, step)
             return report, usage
         finally:
-            if client is not None:
-                await client.aclose()
+            if models is not None:
+                await models.aclose()
             await database.close()
 
     from experts_panel.pipeline.model import ModelError
