@@ -23,7 +23,6 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
-from experts_panel.comments import CommentImportSummary, import_comments
 from experts_panel.db.database import Database, is_locked
 from experts_panel.db.engine import BUSY_TIMEOUT_MS
 from experts_panel.db.migrations import MigrationError, migrate
@@ -36,7 +35,8 @@ from experts_panel.experts import (
     remove_expert,
     rename_expert,
 )
-from experts_panel.importer import (
+from experts_panel.importing.comments import CommentImportSummary, import_comments
+from experts_panel.importing.posts import (
     LISTED_DUPLICATES,
     ImportFailed,
     PostImportSummary,

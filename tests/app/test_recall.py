@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from experts_panel.db.database import Database
-from experts_panel.importer import import_posts
+from experts_panel.importing.posts import import_posts
 from experts_panel.model_setup import Models
 from experts_panel.pipeline.contract import ExpertResponse, ProgressEvent, QueryRequest
 from experts_panel.pipeline.runner import Services, run_query

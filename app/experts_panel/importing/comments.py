@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.schema import comments, experts, import_runs, posts
 from experts_panel.experts import Expert, check_slug, get_expert, now_iso
-from experts_panel.importer import (
+from experts_panel.importing.posts import (
     BATCH,
     ImportFailed,
     ProgressCallback,
@@ -31,7 +31,7 @@ from experts_panel.importer import (
     open_export,
     upsert_sql,
 )
-from experts_panel.post_rows import SeenIds, content_hash, json_or_none
+from experts_panel.importing.rows import SeenIds, content_hash, json_or_none
 from experts_panel.telegram.export import ExportError
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
 from experts_panel.telegram.text import normalise_for_matching

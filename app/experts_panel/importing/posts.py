@@ -28,8 +28,8 @@ from experts_panel.experts import (
     now_iso,
     set_username,
 )
-from experts_panel.parse_worker import ParseFailed, WorkerReport, parse_in_worker
-from experts_panel.post_rows import (
+from experts_panel.importing.parse_worker import ParseFailed, WorkerReport, parse_in_worker
+from experts_panel.importing.rows import (
     HASH_INDEX,
     ID_INDEX,
     POST_COLUMNS,
