@@ -36,13 +36,8 @@ from experts_panel.experts import (
     rename_expert,
 )
 from experts_panel.importing.comments import CommentImportSummary, import_comments
-from experts_panel.importing.posts import (
-    LISTED_DUPLICATES,
-    ImportFailed,
-    PostImportSummary,
-    import_posts,
-    open_export,
-)
+from experts_panel.importing.posts import PostImportSummary, import_posts
+from experts_panel.importing.source import LISTED_DUPLICATES, ImportFailed, open_export
 from experts_panel.logs import configure_logging
 from experts_panel.redaction import Redactor
 from experts_panel.settings import Settings, SettingsError, env_example, load_settings

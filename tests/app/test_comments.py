@@ -10,7 +10,8 @@ import pytest
 
 from experts_panel.db.database import Database
 from experts_panel.importing.comments import import_comments
-from experts_panel.importing.posts import ImportFailed, import_posts
+from experts_panel.importing.posts import import_posts
+from experts_panel.importing.source import ImportFailed
 
 from .conftest import cli_env, run_cli
 from .exports import at, chat, message, service, write

@@ -23,15 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.schema import comments, experts, import_runs, posts
 from experts_panel.experts import Expert, check_slug, get_expert, now_iso
-from experts_panel.importing.posts import (
-    BATCH,
+from experts_panel.importing.rows import SeenIds, content_hash, json_or_none
+from experts_panel.importing.source import (
     ImportFailed,
     ProgressCallback,
     note_duplicates,
     open_export,
-    upsert_sql,
 )
-from experts_panel.importing.rows import SeenIds, content_hash, json_or_none
+from experts_panel.importing.store import BATCH, HashedRows
 from experts_panel.telegram.export import ExportError
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
 from experts_panel.telegram.text import normalise_for_matching
@@ -62,12 +61,6 @@ _COMMENT_COLUMNS = (
     "content_hash",
     "imported_at",
     "updated_at",
-)
-_COMMENT_UPSERT = upsert_sql(
-    "comments",
-    ("expert_id", "telegram_message_id"),
-    _COMMENT_COLUMNS,
-    (*_COMMENT_FIELDS, "content_hash", "updated_at"),
 )
 
 
@@ -347,45 +340,19 @@ def _resolve_threads(
 
 class _CommentWriter:
     def __init__(self, conn: AsyncConnection, expert: Expert, summary: CommentImportSummary):
-        self.conn = conn
-        self.expert = expert
+        self.rows = HashedRows(conn, comments, _COMMENT_COLUMNS, _COMMENT_FIELDS, expert.id)
         self.summary = summary
-        self.batch: list[dict[str, Any]] = []
+        self.batch: list[tuple[Any, ...]] = []
         self.stamp = now_iso()
 
     def add(self, row: dict[str, Any]) -> None:
         row["content_hash"] = content_hash(row, _COMMENT_FIELDS)
         row["imported_at"] = row["updated_at"] = self.stamp
-        self.batch.append(row)
+        self.batch.append(tuple(row[name] for name in _COMMENT_COLUMNS))
 
     async def flush(self) -> None:
-        if not self.batch:
-            return
         rows, self.batch = self.batch, []
-        ids = [row["telegram_message_id"] for row in rows]
-        existing = dict(
-            (
-                await self.conn.execute(
-                    select(comments.c.telegram_message_id, comments.c.content_hash).where(
-                        comments.c.expert_id == self.expert.id,
-                        comments.c.telegram_message_id.in_(ids),
-                    )
-                )
-            ).all()
-        )
-        changed = []
-        for row in rows:
-            before = existing.get(row["telegram_message_id"])
-            if before is None:
-                self.summary.comments_added += 1
-                changed.append(row)
-            elif before != row["content_hash"]:
-                self.summary.comments_updated += 1
-                changed.append(row)
-            else:
-                self.summary.comments_unchanged += 1
-        if not changed:
-            return
-        await self.conn.exec_driver_sql(
-            _COMMENT_UPSERT, [tuple(row[name] for name in _COMMENT_COLUMNS) for row in changed]
-        )
+        stored = await self.rows.upsert(rows)
+        self.summary.comments_added += stored.added
+        self.summary.comments_updated += len(stored.updated_ids)
+        self.summary.comments_unchanged += stored.unchanged
