@@ -31,7 +31,7 @@ from experts_panel.importing.source import (
     open_export,
 )
 from experts_panel.importing.store import BATCH, HashedRows
-from experts_panel.telegram.export import ExportError
+from experts_panel.telegram.export import ChatInfo, ExportError, TelegramExport
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
 from experts_panel.telegram.text import normalise_for_matching
 
@@ -180,7 +180,22 @@ async def import_comments(
     if expert is None:
         raise ImportFailed(f"{path}: no expert {expert_id!r}; import its channel first")
     export = open_export(path)
-    group = export.chat
+    _check_group(path, expert, export.chat)
+    summary = CommentImportSummary(expert.id, path.name, export.chat.name)
+    index = await _post_index(conn, path, expert)
+    channel = _Channel.of(expert)
+    try:
+        threads = _find_threads(path, export, index, channel, summary, on_read)
+        await _store_comments(conn, path, export, expert, channel, threads, summary)
+    except ExportError as exc:
+        raise ImportFailed(str(exc)) from exc
+    await _record(conn, path, expert, export.chat, started, summary)
+    return summary
+
+
+def _check_group(path: Path, expert: Expert, group: ChatInfo) -> None:
+    """The export must be of the expert's discussion group, not of its channel nor of another
+    group comments were taken from before."""
     if expert.channel_id is not None and group.id == expert.channel_id:
         raise ImportFailed(
             f"{path}: this is the channel's own export; --comments takes its discussion group"
@@ -191,10 +206,12 @@ async def import_comments(
         and expert.discussion_chat_id != group.id
     ):
         raise ImportFailed(
-            f"{path}: expert {expert_id!r} takes comments from chat {expert.discussion_chat_id}; "
+            f"{path}: expert {expert.id!r} takes comments from chat {expert.discussion_chat_id}; "
             f"this export is of chat {group.id} ({group.name})"
         )
-    summary = CommentImportSummary(expert.id, path.name, group.name)
+
+
+async def _post_index(conn: AsyncConnection, path: Path, expert: Expert) -> PostIndex:
     rows = (
         await conn.execute(
             select(posts.c.telegram_message_id, posts.c.date, posts.c.text).where(
@@ -203,93 +220,139 @@ async def import_comments(
         )
     ).all()
     if not rows:
-        raise ImportFailed(f"{path}: expert {expert_id!r} has no posts to attach comments to")
-    index = PostIndex([(r[0], r[1], r[2]) for r in rows])
-    channel_key = f"channel{expert.channel_id}" if expert.channel_id is not None else None
-    names = {expert.display_name}
+        raise ImportFailed(f"{path}: expert {expert.id!r} has no posts to attach comments to")
+    return PostIndex([(r[0], r[1], r[2]) for r in rows])
 
-    copy_to_post: dict[int, int | None] = {}
-    parent_of: dict[int, int | None] = {}
+
+@dataclass(frozen=True)
+class _Channel:
+    """How the channel shows in its discussion group: its sender key, and its name."""
+
+    key: str | None
+    names: set[str]
+
+    @classmethod
+    def of(cls, expert: Expert) -> _Channel:
+        key = f"channel{expert.channel_id}" if expert.channel_id is not None else None
+        return cls(key, {expert.display_name})
+
+
+@dataclass
+class _Threads:
+    """What the first pass found: each copy's post (None: unmatched), each other message's
+    parent, and from both, the post each comment's chain leads to."""
+
+    copy_to_post: dict[int, int | None] = field(default_factory=dict)
+    parent_of: dict[int, int | None] = field(default_factory=dict)
+    post_of: dict[int, int] = field(default_factory=dict)
+
+
+def _find_threads(
+    path: Path,
+    export: TelegramExport,
+    index: PostIndex,
+    channel: _Channel,
+    summary: CommentImportSummary,
+    on_read: ProgressCallback | None,
+) -> _Threads:
+    """Pass 1: find the copies, match them, and record who replies to whom. A message whose
+    id came earlier in the file is skipped, as in a channel's import."""
+    threads = _Threads()
     seen = SeenIds()
-    try:
-        # Pass 1: find the copies, match them, and record who replies to whom. A message
-        # whose id came earlier in the file is skipped, as in a channel's import.
-        for raw in export.messages(on_read):
-            try:
-                message_id = message_id_of(raw)
-                if not seen.add(message_id):
-                    summary.duplicates += 1
-                    note_duplicates(summary.duplicate_ids, [message_id])
-                    continue
-                if raw.get("type") != "message":
-                    summary.skipped[str(raw.get("type"))] += 1
-                    continue
-                if _is_copy(raw, channel_key, names):
-                    summary.copies_seen += 1
-                    message = parse_message(raw)
-                    post_id = index.match(message.text, message.date)
-                    copy_to_post[message_id] = post_id
-                    if post_id is None:
-                        summary.unmatched_copies.append(
-                            {"id": message_id, "date": message.date, "text": message.text[:80]}
-                        )
-                    else:
-                        summary.copies_matched += 1
-                else:
-                    reply_to = raw.get("reply_to_message_id")
-                    parent_of[message_id] = reply_to if isinstance(reply_to, int) else None
-            except MessageError as exc:
-                raise ImportFailed(f"{path}: message {raw.get('id')!r}: {exc}") from exc
-        if summary.copies_seen == 0 and not parent_of:
-            raise ImportFailed(f"{path}: the chat {group.name!r} has no messages")
-
-        post_of = _resolve_threads(copy_to_post, parent_of)
-
-        # Pass 2: store each comment whose chain leads to a matched post.
-        writer = _CommentWriter(conn, expert, summary)
-        stored = SeenIds()
-        for raw in export.messages():
-            message_id = raw["id"]
-            if not stored.add(message_id):  # a later copy, skipped in pass 1 too
+    for raw in export.messages(on_read):
+        try:
+            message_id = message_id_of(raw)
+            if not seen.add(message_id):
+                summary.duplicates += 1
+                note_duplicates(summary.duplicate_ids, [message_id])
                 continue
-            if raw.get("type") != "message" or message_id in copy_to_post:
+            if raw.get("type") != "message":
+                summary.skipped[str(raw.get("type"))] += 1
                 continue
-            summary.comments_seen += 1
-            target = post_of.get(message_id)
-            if target is None:
-                summary.not_under_a_post += 1
-                continue
-            if target == _UNMATCHED:
-                summary.under_unmatched_copy += 1
-                continue
-            try:
+            if _is_copy(raw, channel.key, channel.names):
+                summary.copies_seen += 1
                 message = parse_message(raw)
-            except MessageError as exc:
-                raise ImportFailed(f"{path}: message {message_id}: {exc}") from exc
-            reply_to = parent_of.get(message_id)
-            parent = reply_to if reply_to in parent_of else None
-            is_author = channel_key is not None and message.author_id == channel_key
-            summary.author_comments += int(is_author)
-            row: dict[str, Any] = {
-                "expert_id": expert.id,
-                "post_telegram_message_id": target,
-                "telegram_message_id": message_id,
-                "parent_comment_id": parent,
-                "date": message.date,
-                "edited_at": message.edited_at,
-                "text": message.text,
-                "author_name": message.author_name,
-                "author_id": message.author_id,
-                "is_channel_author": int(is_author),
-                "media": json_or_none(message.media),
-            }
-            writer.add(row)
-            if len(writer.batch) >= BATCH:
-                await writer.flush()
-        await writer.flush()
-    except ExportError as exc:
-        raise ImportFailed(str(exc)) from exc
+                post_id = index.match(message.text, message.date)
+                threads.copy_to_post[message_id] = post_id
+                if post_id is None:
+                    summary.unmatched_copies.append(
+                        {"id": message_id, "date": message.date, "text": message.text[:80]}
+                    )
+                else:
+                    summary.copies_matched += 1
+            else:
+                reply_to = raw.get("reply_to_message_id")
+                threads.parent_of[message_id] = reply_to if isinstance(reply_to, int) else None
+        except MessageError as exc:
+            raise ImportFailed(f"{path}: message {raw.get('id')!r}: {exc}") from exc
+    if summary.copies_seen == 0 and not threads.parent_of:
+        raise ImportFailed(f"{path}: the chat {export.chat.name!r} has no messages")
+    threads.post_of = _resolve_threads(threads.copy_to_post, threads.parent_of)
+    return threads
 
+
+async def _store_comments(
+    conn: AsyncConnection,
+    path: Path,
+    export: TelegramExport,
+    expert: Expert,
+    channel: _Channel,
+    threads: _Threads,
+    summary: CommentImportSummary,
+) -> None:
+    """Pass 2: store each comment whose chain leads to a matched post."""
+    writer = _CommentWriter(conn, expert, summary)
+    stored = SeenIds()
+    for raw in export.messages():
+        message_id = raw["id"]
+        if not stored.add(message_id):  # a later copy, skipped in pass 1 too
+            continue
+        if raw.get("type") != "message" or message_id in threads.copy_to_post:
+            continue
+        summary.comments_seen += 1
+        target = threads.post_of.get(message_id)
+        if target is None:
+            summary.not_under_a_post += 1
+            continue
+        if target == _UNMATCHED:
+            summary.under_unmatched_copy += 1
+            continue
+        try:
+            message = parse_message(raw)
+        except MessageError as exc:
+            raise ImportFailed(f"{path}: message {message_id}: {exc}") from exc
+        reply_to = threads.parent_of.get(message_id)
+        parent = reply_to if reply_to in threads.parent_of else None
+        is_author = channel.key is not None and message.author_id == channel.key
+        summary.author_comments += int(is_author)
+        row: dict[str, Any] = {
+            "expert_id": expert.id,
+            "post_telegram_message_id": target,
+            "telegram_message_id": message_id,
+            "parent_comment_id": parent,
+            "date": message.date,
+            "edited_at": message.edited_at,
+            "text": message.text,
+            "author_name": message.author_name,
+            "author_id": message.author_id,
+            "is_channel_author": int(is_author),
+            "media": json_or_none(message.media),
+        }
+        writer.add(row)
+        if len(writer.batch) >= BATCH:
+            await writer.flush()
+    await writer.flush()
+
+
+async def _record(
+    conn: AsyncConnection,
+    path: Path,
+    expert: Expert,
+    group: ChatInfo,
+    started: str,
+    summary: CommentImportSummary,
+) -> None:
+    """The expert takes its comments from this group from now on; the run is logged."""
     await conn.execute(
         update(experts)
         .where(experts.c.id == expert.id)
@@ -305,7 +368,6 @@ async def import_comments(
             summary=json.dumps(summary.as_dict(), ensure_ascii=False),
         )
     )
-    return summary
 
 
 _UNMATCHED = -1
