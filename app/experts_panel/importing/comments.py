@@ -9,12 +9,9 @@ integers per message: the first finds the copies and the reply chains, the secon
 
 from __future__ import annotations
 
-import difflib
 import json
-from bisect import bisect_left
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +28,9 @@ from experts_panel.importing.source import (
     open_export,
 )
 from experts_panel.importing.store import BATCH, HashedRows
+from experts_panel.importing.threads import UNMATCHED, PostIndex, is_copy, resolve_threads
 from experts_panel.telegram.export import ChatInfo, ExportError, TelegramExport
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
-from experts_panel.telegram.text import normalise_for_matching
-
-# An automatic copy follows its post within seconds; these bounds leave room for slow delivery
-# and for exports whose dates are in the exporter's local time.
-EXACT_TEXT_WINDOW_S = 36 * 3600
-FUZZY_WINDOW_S = 600
-EMPTY_TEXT_WINDOW_S = 60
-FUZZY_MIN_RATIO = 0.85
-MAX_CHAIN = 10_000
 
 _COMMENT_FIELDS = (
     "post_telegram_message_id",
@@ -102,69 +91,6 @@ class CommentImportSummary:
             "duplicates": self.duplicates,
             "duplicate_ids": self.duplicate_ids,
         }
-
-
-def _epoch(iso: str) -> float:
-    moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
-
-
-class PostIndex:
-    """The expert's posts, indexed for matching discussion copies by text and by time."""
-
-    def __init__(self, rows: list[tuple[int, str, str]]) -> None:
-        self.by_text: dict[str, list[tuple[float, int]]] = defaultdict(list)
-        timeline: list[tuple[float, int, str]] = []
-        for message_id, date, body in rows:
-            moment = _epoch(date)
-            norm = normalise_for_matching(body)
-            self.by_text[norm].append((moment, message_id))
-            timeline.append((moment, message_id, norm))
-        timeline.sort()
-        self.timeline = timeline
-        self.times = [t for t, _, _ in timeline]
-
-    def match(self, text: str, date: str) -> int | None:
-        moment = _epoch(date)
-        norm = normalise_for_matching(text)
-        exact = [
-            (abs(moment - t), message_id)
-            for t, message_id in self.by_text.get(norm, [])
-            if abs(moment - t) <= (EXACT_TEXT_WINDOW_S if norm else EMPTY_TEXT_WINDOW_S)
-        ]
-        if exact:
-            return min(exact)[1]
-        if not norm:
-            return None
-        start = bisect_left(self.times, moment - FUZZY_WINDOW_S)
-        best: tuple[float, float, int] | None = None
-        for t, message_id, candidate in self.timeline[start:]:
-            if t > moment + FUZZY_WINDOW_S:
-                break
-            if not candidate:
-                continue
-            ratio = difflib.SequenceMatcher(None, norm, candidate).ratio()
-            if ratio >= FUZZY_MIN_RATIO and (best is None or (ratio, -abs(moment - t)) > best[:2]):
-                best = (ratio, -abs(moment - t), message_id)
-        return best[2] if best else None
-
-
-def _is_copy(raw: dict[str, Any], channel_key: str | None, names: set[str]) -> bool:
-    """Is this group message the automatic copy of a channel post?
-
-    Copies are forwards posted by the channel itself. The channel's id is the sure sign; its
-    name alone (older exports) is taken only when the sender's id is absent, since a renamed
-    channel's copies carry the old name.
-    """
-    forwarded_id = raw.get("forwarded_from_id")
-    author_id = raw.get("from_id")
-    if channel_key is not None and forwarded_id == channel_key:
-        return True
-    if channel_key is not None and author_id == channel_key and "forwarded_from" in raw:
-        return True
-    return author_id is None and raw.get("forwarded_from") in names
 
 
 async def import_comments(
@@ -269,7 +195,7 @@ def _find_threads(
             if raw.get("type") != "message":
                 summary.skipped[str(raw.get("type"))] += 1
                 continue
-            if _is_copy(raw, channel.key, channel.names):
+            if is_copy(raw, channel.key, channel.names):
                 summary.copies_seen += 1
                 message = parse_message(raw)
                 post_id = index.match(message.text, message.date)
@@ -287,7 +213,7 @@ def _find_threads(
             raise ImportFailed(f"{path}: message {raw.get('id')!r}: {exc}") from exc
     if summary.copies_seen == 0 and not threads.parent_of:
         raise ImportFailed(f"{path}: the chat {export.chat.name!r} has no messages")
-    threads.post_of = _resolve_threads(threads.copy_to_post, threads.parent_of)
+    threads.post_of = resolve_threads(threads.copy_to_post, threads.parent_of)
     return threads
 
 
@@ -314,7 +240,7 @@ async def _store_comments(
         if target is None:
             summary.not_under_a_post += 1
             continue
-        if target == _UNMATCHED:
+        if target == UNMATCHED:
             summary.under_unmatched_copy += 1
             continue
         try:
@@ -368,36 +294,6 @@ async def _record(
             summary=json.dumps(summary.as_dict(), ensure_ascii=False),
         )
     )
-
-
-_UNMATCHED = -1
-
-
-def _resolve_threads(
-    copy_to_post: dict[int, int | None], parent_of: dict[int, int | None]
-) -> dict[int, int]:
-    """For each comment: the post its reply chain leads to, `_UNMATCHED`, or absent."""
-    resolved: dict[int, int] = {}
-    for start in parent_of:
-        chain: list[int] = []
-        node: int | None = start
-        result: int | None = None
-        while node is not None and len(chain) < MAX_CHAIN:
-            if node in resolved:
-                result = resolved[node]
-                break
-            if node in copy_to_post:
-                post = copy_to_post[node]
-                result = _UNMATCHED if post is None else post
-                break
-            if node not in parent_of or node in chain:
-                break
-            chain.append(node)
-            node = parent_of[node]
-        if result is not None:
-            for member in chain:
-                resolved[member] = result
-    return resolved
 
 
 class _CommentWriter:
