@@ -4,6 +4,8 @@ implements, and only `model_setup` (and the API and CLI above it) joins the two.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import experts_panel
@@ -74,3 +76,34 @@ def test_llm_never_imports_the_pipeline_runner_nor_the_choice() -> None:
         "experts_panel.cli",
     )
     assert offending("llm", forbidden) == {}
+
+
+def test_the_import_side_stands_below_the_query_side() -> None:
+    forbidden = (
+        "experts_panel.pipeline",
+        "experts_panel.llm",
+        "experts_panel.retrieval",
+        "experts_panel.model_setup",
+        "experts_panel.api",
+        "experts_panel.cli",
+        "experts_panel.posts",
+    )
+    assert offending("importing", forbidden) == {}
+
+
+def test_the_parsing_process_starts_without_the_database_stack() -> None:
+    # The parser runs in its own process per import; SQLAlchemy would add its import time
+    # to every one. importing/__init__.py must stay free of imports for this.
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, experts_panel.importing.parse_worker; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sqlalchemy', 'fastapi', 'aiosqlite')))",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    assert loaded == "[]"
