@@ -52,7 +52,8 @@ def test_the_helper_sees_imports_of_every_form() -> None:
     names = imported(module)
     assert "experts_panel.pipeline.expert_run" in names  # from experts_panel.pipeline.x import
     assert "experts_panel.pipeline.map" in names  # from experts_panel.pipeline import map
-    assert "experts_panel.budget" in names  # from experts_panel import budget
+    assert "experts_panel.pipeline.budget" in names  # from experts_panel.pipeline import budget
+    assert "experts_panel" in imported(PACKAGE / "demo" / "front_end.py")  # import experts_panel
 
 
 def test_the_pipeline_never_imports_the_models_nor_what_is_built_on_it() -> None:

@@ -14,13 +14,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from experts_panel import budget
 from experts_panel.db.database import Database
 from experts_panel.expert_catalog import ExpertCatalog
 from experts_panel.experts import Expert
 from experts_panel.language import detect_language
 from experts_panel.logs import get_logger
 from experts_panel.pipeline import (
+    budget,
     comment_groups,
     comment_synthesis,
     language_validation,
