@@ -252,6 +252,8 @@ class Side:
             *sorted((package / "db" / "sql").glob("*.sql")),
             *sorted((package / "retrieval").glob("*.py")),
             *sorted((package / "telegram").glob("*.py")),
+            *sorted((package / "importing").glob("*.py")),
+            # where the import side lived before `importing/`, for older versions
             package / "importer.py",
             package / "post_rows.py",
         ]

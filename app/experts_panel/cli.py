@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -23,7 +23,6 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.exc import DBAPIError
 
-from experts_panel.comments import CommentImportSummary, import_comments
 from experts_panel.db.database import Database, is_locked
 from experts_panel.db.engine import BUSY_TIMEOUT_MS
 from experts_panel.db.migrations import MigrationError, migrate
@@ -36,13 +35,9 @@ from experts_panel.experts import (
     remove_expert,
     rename_expert,
 )
-from experts_panel.importer import (
-    LISTED_DUPLICATES,
-    ImportFailed,
-    PostImportSummary,
-    import_posts,
-    open_export,
-)
+from experts_panel.importing.comments import CommentImportSummary, import_comments
+from experts_panel.importing.posts import PostImportSummary, import_posts
+from experts_panel.importing.source import LISTED_DUPLICATES, ImportFailed, open_export
 from experts_panel.logs import configure_logging
 from experts_panel.redaction import Redactor
 from experts_panel.settings import Settings, SettingsError, env_example, load_settings
@@ -86,12 +81,14 @@ def settings_or_exit(overrides: dict[str, str] | None = None) -> Settings:
     return settings
 
 
-def run_writing(settings: Settings, main: Callable[[], Awaitable[T]], outcome: str) -> T:
-    """Run a command that writes; another writer that outlasts the wait is one line, not a
-    traceback. `outcome` says what became of the work (kept, or nothing imported)."""
+def run_writing(settings: Settings, main: Callable[[Database], Awaitable[T]], outcome: str) -> T:
+    """Run a command that writes, on the database opened for it and closed after; another
+    writer that outlasts the wait is one line, not a traceback. `outcome` says what became of
+    the work (kept, or nothing imported)."""
 
     async def run_main() -> T:
-        return await main()
+        async with opened_database(settings) as database:
+            return await main(database)
 
     try:
         return asyncio.run(run_main())
@@ -104,15 +101,22 @@ def run_writing(settings: Settings, main: Callable[[], Awaitable[T]], outcome: s
         )
 
 
-def run(coro_factory: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await coro_factory()
+def run_reading(settings: Settings, main: Callable[[Database], Awaitable[T]]) -> T:
+    """Run a command that only reads, on the database opened for it and closed after."""
 
-    return asyncio.run(main())
+    async def run_main() -> T:
+        async with opened_database(settings) as database:
+            return await main(database)
+
+    return asyncio.run(run_main())
 
 
-async def open_database(settings: Settings, busy_timeout_ms: int | None = None) -> Database:
-    """Migrate and connect; a command's writes wait `WRITE_WAIT_SECONDS` for other writers."""
+@asynccontextmanager
+async def opened_database(
+    settings: Settings, busy_timeout_ms: int | None = None
+) -> AsyncIterator[Database]:
+    """The database, migrated and connected, closed when the block ends however it ends; a
+    command's writes wait `WRITE_WAIT_SECONDS` for other writers. Every command opens it here."""
     if busy_timeout_ms is None:
         busy_timeout_ms = int(settings.WRITE_WAIT_SECONDS * 1000)
     try:
@@ -126,7 +130,10 @@ async def open_database(settings: Settings, busy_timeout_ms: int | None = None) 
             f"{', '.join(report.applied)}{backup}",
             highlight=False,
         )
-    return database
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 @contextmanager
@@ -175,11 +182,8 @@ def _serve(settings: Settings) -> None:
 
     async def main() -> None:
         # The service's own writes are queued and retried; its readers never wait long.
-        database = await open_database(settings, BUSY_TIMEOUT_MS)
-        try:
+        async with opened_database(settings, BUSY_TIMEOUT_MS) as database:
             await serve_app(create_app(settings, database), settings.API_HOST, settings.API_PORT)
-        finally:
-            await database.close()
 
     # Held from before the migration until the process ends, so `demo` never recreates the
     # file this service has open (see in_use.py).
@@ -321,19 +325,15 @@ def import_command(
     except (ImportFailed, ExpertError) as exc:
         fail(f"{exc} (nothing was imported)")
 
-    async def main() -> tuple[PostImportSummary, CommentImportSummary | None]:
-        database = await open_database(settings)
-        try:
-            async with database.write() as conn:
-                with progress_bar(export.name, _size(export)) as on_read:
-                    posts = await import_posts(conn, export, expert, username, chat, on_read)
-                found = None
-                if comments is not None:
-                    with progress_bar(comments.name, _size(comments)) as on_read:
-                        found = await import_comments(conn, comments, expert, on_read)
-            return posts, found
-        finally:
-            await database.close()
+    async def main(database: Database) -> tuple[PostImportSummary, CommentImportSummary | None]:
+        async with database.write() as conn:
+            with progress_bar(export.name, _size(export)) as on_read:
+                posts = await import_posts(conn, export, expert, username, chat, on_read)
+            found = None
+            if comments is not None:
+                with progress_bar(comments.name, _size(comments)) as on_read:
+                    found = await import_comments(conn, comments, expert, on_read)
+        return posts, found
 
     try:
         posts, found = run_writing(settings, main, "nothing was imported")
@@ -372,23 +372,17 @@ def index_command(
     from experts_panel.retrieval.embedder import UniversalSentenceEncoder
     from experts_panel.retrieval.indexer import IndexReport, index_expert
 
-    async def main() -> list[IndexReport]:
-        database = await open_database(settings)
-        try:
-            async with database.read() as conn:
-                known = [s.expert.id for s in await list_experts(conn)]
-            if expert is not None and expert not in known:
-                fail(f"no expert {expert!r}")
-            embedder = UniversalSentenceEncoder()
-            reports = []
-            for expert_id in [expert] if expert else known:
-                with index_progress(expert_id) as progress:
-                    reports.append(
-                        await index_expert(database, expert_id, embedder, progress, rebuild)
-                    )
-            return reports
-        finally:
-            await database.close()
+    async def main(database: Database) -> list[IndexReport]:
+        async with database.read() as conn:
+            known = [s.expert.id for s in await list_experts(conn)]
+        if expert is not None and expert not in known:
+            fail(f"no expert {expert!r}")
+        embedder = UniversalSentenceEncoder()
+        reports = []
+        for expert_id in [expert] if expert else known:
+            with index_progress(expert_id) as progress:
+                reports.append(await index_expert(database, expert_id, embedder, progress, rebuild))
+        return reports
 
     reports = run_writing(settings, main, "the batches done are kept: run it again")
     for report in reports:
@@ -408,48 +402,29 @@ def analyze_drift_command(
 ) -> None:
     """Find discussions that drifted from their post's topic (fills comment_group_drift)."""
     settings = settings_or_exit()
-    from experts_panel.drift import Analyse, DriftReport, analyze_expert, embedded_analyser
-    from experts_panel.llm.types import Usage
+    from experts_panel.drift import DriftReport, analyze_expert
+    from experts_panel.model_setup import Models
+    from experts_panel.pipeline.model import Usage
 
-    async def main() -> tuple[DriftReport, Usage]:
-        database = await open_database(settings)
-        usage = Usage()
-        client = None
+    usage = Usage()
+
+    async def main(database: Database) -> DriftReport:
+        async with database.read() as conn:
+            if await get_expert(conn, expert) is None:
+                fail(f"no expert {expert!r}")
+        models = Models.from_settings(settings)
         try:
-            async with database.read() as conn:
-                if await get_expert(conn, expert) is None:
-                    fail(f"no expert {expert!r}")
-            analyse: Analyse
-            from experts_panel.llm.openai_client import client_from_settings
-
-            client = client_from_settings(settings)
-            if client is not None:
-                from experts_panel.llm.openrouter import analyze_drift
-
-                model_client = client
-
-                async def by_model(text: str, comments: list[Any]) -> tuple[bool, list[Any]]:
-                    return await analyze_drift(model_client, settings, text, comments, usage)
-
-                analyse, by = by_model, settings.MODEL_COMMENT_GROUPS
-            else:
-                from experts_panel.retrieval.embedder import UniversalSentenceEncoder
-
-                embedder = UniversalSentenceEncoder()
-                analyse, by = embedded_analyser(embedder), f"embedded:{embedder.name}"
+            analyse, by = models.drift_analyser(usage)
             with index_progress(expert) as progress:
                 step = (lambda done, total: progress("drift", done, total)) if progress else None
-                report = await analyze_expert(database, expert, analyse, by, redo, step)
-            return report, usage
+                return await analyze_expert(database, expert, analyse, by, redo, step)
         finally:
-            if client is not None:
-                await client.aclose()
-            await database.close()
+            await models.aclose()
 
-    from experts_panel.llm.types import ModelError
+    from experts_panel.pipeline.model import ModelError
 
     try:
-        report, usage = run_writing(settings, main, "the posts done are kept: run it again")
+        report = run_writing(settings, main, "the posts done are kept: run it again")
     except ModelError as exc:
         fail(f"the model failed, analysis stopped (what was done is kept): {exc}")
     out.print(
@@ -494,15 +469,11 @@ def experts_list(
     """List the experts with their counts."""
     settings = settings_or_exit()
 
-    async def main() -> list[Any]:
-        database = await open_database(settings)
-        try:
-            async with database.read() as conn:
-                return await list_experts(conn)
-        finally:
-            await database.close()
+    async def main(database: Database) -> list[Any]:
+        async with database.read() as conn:
+            return await list_experts(conn)
 
-    stats = asyncio.run(main())
+    stats = run_reading(settings, main)
     if as_json:
         rows = [
             {
@@ -543,13 +514,9 @@ def experts_rename(
     """Change an expert's display name (its id stays)."""
     settings = settings_or_exit()
 
-    async def main() -> None:
-        database = await open_database(settings)
-        try:
-            async with database.write() as conn:
-                await rename_expert(conn, expert_id, name)
-        finally:
-            await database.close()
+    async def main(database: Database) -> None:
+        async with database.write() as conn:
+            await rename_expert(conn, expert_id, name)
 
     try:
         run_writing(settings, main, "nothing was changed")
@@ -570,13 +537,9 @@ def experts_remove(
         typer.confirm(f"Remove expert {expert_id} and all its posts and comments?", abort=True)
     settings = settings_or_exit()
 
-    async def main() -> int:
-        database = await open_database(settings)
-        try:
-            async with database.write() as conn:
-                return await remove_expert(conn, expert_id)
-        finally:
-            await database.close()
+    async def main(database: Database) -> int:
+        async with database.write() as conn:
+            return await remove_expert(conn, expert_id)
 
     try:
         count = run_writing(settings, main, "nothing was removed")

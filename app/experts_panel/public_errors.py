@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Literal
 
-from experts_panel.llm.types import ModelError, ModelErrorKind
+from experts_panel.pipeline.model import ModelError, ModelErrorKind
 
 ErrorCode = Literal[
     "invalid_request",

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from experts_panel.comments import import_comments
 from experts_panel.db.database import Database
-from experts_panel.importer import ImportFailed, import_posts
+from experts_panel.importing.comments import import_comments
+from experts_panel.importing.posts import import_posts
+from experts_panel.importing.source import ImportFailed
 
 from .conftest import cli_env, run_cli
 from .exports import at, chat, message, service, write

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from experts_panel.comments import import_comments
 from experts_panel.db.database import Database
 from experts_panel.experts import (
     ExpertError,
@@ -15,7 +14,8 @@ from experts_panel.experts import (
     remove_expert,
     rename_expert,
 )
-from experts_panel.importer import import_posts
+from experts_panel.importing.comments import import_comments
+from experts_panel.importing.posts import import_posts
 
 from .conftest import cli_env, run_cli
 from .exports import at, chat, message, write

@@ -334,7 +334,7 @@ def test_a_crash_of_the_parsing_process_is_one_line(seeded: Seeded, tmp_path: Pa
     while worker is None and time.monotonic() < deadline and process.poll() is None:
         for child in psutil.Process(process.pid).children(recursive=True):
             try:
-                if "experts_panel.parse_worker" in child.cmdline():
+                if "experts_panel.importing.parse_worker" in child.cmdline():
                     worker = child
             except psutil.NoSuchProcess:
                 pass

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from experts_panel.db.database import Database
-from experts_panel.importer import ImportFailed, PostImportSummary, import_posts
-from experts_panel.post_rows import SeenIds
+from experts_panel.importing.posts import PostImportSummary, import_posts
+from experts_panel.importing.rows import SeenIds
+from experts_panel.importing.source import ImportFailed
 
 from .conftest import cli_env, run_cli
 from .exports import at, chat, message, service, write

@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from structlog.testing import capture_logs
 
 from experts_panel.llm.openai_client import OpenAICompatibleClient
-from experts_panel.llm.types import ChatMessage, ChatResult, ModelError, Usage
+from experts_panel.llm.types import ChatMessage, ChatResult
+from experts_panel.pipeline.model import ModelError, Usage
 
 from .conftest import free_port
 from .fake_openai import (

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from experts_panel.llm.model import Model
 from experts_panel.llm.openai_client import OpenAICompatibleClient
 from experts_panel.llm.openrouter import OpenRouterModel, analyze_drift
-from experts_panel.llm.types import ModelError, Usage
+from experts_panel.pipeline.model import Model, ModelError, Usage
 from experts_panel.pipeline.texts import text
 from experts_panel.pipeline.types import (
     Answer,

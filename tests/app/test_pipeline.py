@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from experts_panel.db.database import Database
+from experts_panel.model_setup import Models
 from experts_panel.pipeline.citations import reconcile
 from experts_panel.pipeline.contract import (
     MultiExpertQueryResponse,
@@ -29,7 +30,7 @@ async def services(demo_path: Path) -> AsyncIterator[Services]:
     settings = load_settings({"DATABASE_URL": f"sqlite+aiosqlite:///{demo_path}"})
     database, _ = await Database.open(settings)
     try:
-        yield Services(settings, database, EMBEDDER, VectorCache(), None)
+        yield Services(settings, database, EMBEDDER, VectorCache(), Models(settings, client=None))
     finally:
         await database.close()
 

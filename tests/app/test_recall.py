@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from experts_panel.db.database import Database
-from experts_panel.importer import import_posts
+from experts_panel.importing.posts import import_posts
+from experts_panel.model_setup import Models
 from experts_panel.pipeline.contract import ExpertResponse, ProgressEvent, QueryRequest
 from experts_panel.pipeline.runner import Services, run_query
 from experts_panel.retrieval.dense import VectorCache
@@ -119,7 +120,7 @@ async def services(channels: Path, tmp_path: Path) -> AsyncIterator[Services]:
     settings = load_settings({"DATABASE_URL": f"sqlite+aiosqlite:///{copy}"})
     database, _ = await Database.open(settings)
     try:
-        yield Services(settings, database, EMBEDDER, VectorCache(), None)
+        yield Services(settings, database, EMBEDDER, VectorCache(), Models(settings, client=None))
     finally:
         await database.close()
 

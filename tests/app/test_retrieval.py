@@ -9,7 +9,7 @@ import pytest
 
 from experts_panel.db.database import Database
 from experts_panel.experts import remove_expert
-from experts_panel.importer import import_posts
+from experts_panel.importing.posts import import_posts
 from experts_panel.retrieval.bridge import (
     Vocabulary,
     is_cyrillic,

@@ -20,9 +20,9 @@ from experts_panel.api.request_limits import MAX_BODY_BYTES, RequestLimits
 from experts_panel.api.routes import experts, health, posts, query
 from experts_panel.db.database import Database
 from experts_panel.language import detect_language
-from experts_panel.llm.openai_client import client_from_settings
 from experts_panel.logs import get_logger
 from experts_panel.loop_lag import LoopLag
+from experts_panel.model_setup import Models
 from experts_panel.pipeline.runner import Services
 from experts_panel.query_runs import track_tasks, untrack_tasks
 from experts_panel.retrieval.dense import VectorCache
@@ -102,14 +102,15 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             app.state.database = opened
         else:
             app.state.database = database
-        client = client_from_settings(settings)
+        models = Models.from_settings(settings)
+        app.state.models = models
         embedder = UniversalSentenceEncoder()
         app.state.services = Services(
             settings=settings,
             database=app.state.database,
             embedder=embedder,
             cache=VectorCache(),
-            client=client,
+            models=models,
         )
         # /health reads both: how late the loop runs, and what tasks queries left behind.
         track_tasks(asyncio.get_running_loop())
@@ -125,8 +126,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             await app.state.services.usage.close()
             await app.state.loop_lag.stop()
             untrack_tasks(asyncio.get_running_loop())
-            if client is not None:
-                await client.aclose()
+            await models.aclose()
             if owned:
                 await app.state.database.close()
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from experts_panel.comments import CommentImportSummary, import_comments
 from experts_panel.db.database import Database
 from experts_panel.db.migrations import read_state
-from experts_panel.importer import PostImportSummary, import_posts
+from experts_panel.importing.comments import CommentImportSummary, import_comments
+from experts_panel.importing.posts import PostImportSummary, import_posts
 from experts_panel.in_use import recreating
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
 from experts_panel.retrieval.indexer import index_expert

@@ -22,7 +22,7 @@ import numpy as np
 
 from experts_panel.db.database import Database
 from experts_panel.language import detect_language
-from experts_panel.llm.types import Usage
+from experts_panel.pipeline.model import Usage
 from experts_panel.pipeline.texts import text
 from experts_panel.pipeline.types import (
     Answer,

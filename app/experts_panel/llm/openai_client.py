@@ -28,8 +28,9 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 
 from experts_panel.cancellation import cancel_once
 from experts_panel.llm.call_watch import Attempt, CallWatch, FailureKind
-from experts_panel.llm.types import ChatMessage, ChatResult, ModelError, Usage
+from experts_panel.llm.types import ChatMessage, ChatResult
 from experts_panel.logs import get_logger
+from experts_panel.pipeline.model import ModelError, Usage
 from experts_panel.redaction import Redactor
 from experts_panel.settings import Settings
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 
 from experts_panel.db.database import fetch_all
-from experts_panel.llm.types import ModelError
 from experts_panel.pipeline.expert_run import ExpertRun
+from experts_panel.pipeline.model import ModelError
 from experts_panel.pipeline.types import CommentGroup, CommentItem
 
 COMMENTS_PER_GROUP = 30

@@ -6,8 +6,8 @@ question's language. A failure leaves the answer without a synthesis and says so
 
 from __future__ import annotations
 
-from experts_panel.llm.types import ModelError
 from experts_panel.pipeline.expert_run import ExpertRun
+from experts_panel.pipeline.model import ModelError
 
 
 async def run(run: ExpertRun) -> None:

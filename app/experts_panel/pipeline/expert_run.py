@@ -8,10 +8,9 @@ from typing import Any
 
 from experts_panel.db.database import Database
 from experts_panel.experts import Expert
-from experts_panel.llm.model import Model
-from experts_panel.llm.types import ModelError, Usage
 from experts_panel.logs import get_logger
 from experts_panel.pipeline.contract import EventType, QueryRequest
+from experts_panel.pipeline.model import Model, ModelError, Usage
 from experts_panel.pipeline.texts import text
 from experts_panel.pipeline.types import Answer, CommentGroup, Post, RankedPost, Verdict
 from experts_panel.retrieval.dense import VectorCache

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from experts_panel.language import detect_language
-from experts_panel.llm.types import ModelError
 from experts_panel.pipeline.citations import CITATION
 from experts_panel.pipeline.expert_run import ExpertRun
+from experts_panel.pipeline.model import ModelError
 from experts_panel.pipeline.texts import text
 
 

@@ -6,8 +6,8 @@ At most `MEDIUM_CAP` are scored, 0 to 1; those at `KEEP_SCORE` or above are kept
 
 from __future__ import annotations
 
-from experts_panel.llm.types import ModelError
 from experts_panel.pipeline.expert_run import ExpertRun
+from experts_panel.pipeline.model import ModelError
 
 MEDIUM_CAP = 20
 KEEP_SCORE = 0.7

@@ -12,19 +12,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from experts_panel import budget
 from experts_panel.db.database import Database
 from experts_panel.expert_catalog import ExpertCatalog
 from experts_panel.experts import Expert
 from experts_panel.language import detect_language
-from experts_panel.llm.embedded import EmbeddedModel
-from experts_panel.llm.model import Model
-from experts_panel.llm.openai_client import OpenAICompatibleClient
-from experts_panel.llm.types import Usage
 from experts_panel.logs import get_logger
 from experts_panel.pipeline import (
+    budget,
     comment_groups,
     comment_synthesis,
     language_validation,
@@ -43,7 +39,7 @@ from experts_panel.pipeline.contract import (
     UsageOut,
 )
 from experts_panel.pipeline.expert_run import ExpertRun
-from experts_panel.pipeline.texts import text
+from experts_panel.pipeline.model import Model, Usage
 from experts_panel.public_errors import failure as public_failure
 from experts_panel.query_runs import QueryRuns, outside_queries
 from experts_panel.retrieval.dense import VectorCache
@@ -79,6 +75,16 @@ PHASES: tuple[tuple[str, Phase], ...] = (
 Emit = Callable[[ProgressEvent], Awaitable[None]]
 
 
+class ModelChoice(Protocol):
+    """Which model answers a query, and the notices that choice gives the reader.
+
+    Made outside the pipeline (`experts_panel.model_setup`), which builds the clients and
+    applies the budget; the pipeline only asks.
+    """
+
+    async def choose(self, services: Services, language: str) -> tuple[Model, list[str]]: ...
+
+
 @dataclass
 class Services:
     """What queries need, made once per process and handed over by the app."""
@@ -87,7 +93,7 @@ class Services:
     database: Database
     embedder: Embedder
     cache: VectorCache
-    client: OpenAICompatibleClient | None
+    models: ModelChoice
     runs: QueryRuns = field(default_factory=QueryRuns)
     # Queries doing work at once (MAX_CONCURRENT_QUERIES). The work is largely CPU in one
     # event loop; bounding it keeps the loop free to greet new readers at once, who then wait
@@ -100,20 +106,6 @@ class Services:
         self.query_slots = Slots(self.settings.MAX_CONCURRENT_QUERIES)
         self.experts = ExpertCatalog(self.database)
         self.usage = budget.UsageLedger(self.database)
-
-
-async def choose_model(services: Services, language: str) -> tuple[Model, list[str]]:
-    """The OpenRouter model when a key is set and today's budget allows, else the embedded."""
-    embedded = EmbeddedModel(services.embedder, services.cache, services.database)
-    if services.client is None:
-        return embedded, []
-    settings = services.settings
-    limit = settings.DAILY_TOKEN_BUDGET
-    if limit and await services.usage.spent_today() >= limit:
-        return embedded, [text(language, "budget_spent", model=settings.MODEL_REDUCE)]
-    from experts_panel.llm.openrouter import OpenRouterModel
-
-    return OpenRouterModel(services.client, settings), []
 
 
 async def run_query(
@@ -136,7 +128,7 @@ async def run_query(
             )
         )
 
-    model, notices = await choose_model(services, language)
+    model, notices = await services.models.choose(services, language)
     await send(
         "start",
         None,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.exc import SQLAlchemyError
 
-from experts_panel.api.deps import DatabaseDep, ServicesDep, SettingsDep
+from experts_panel.api.deps import DatabaseDep, ModelsDep, ServicesDep, SettingsDep
 from experts_panel.api.models import (
     Health,
     HealthProblem,
@@ -40,6 +40,7 @@ async def health(
     database: DatabaseDep,
     settings: SettingsDep,
     services: ServicesDep,
+    models: ModelsDep,
     response: Response,
 ) -> Health:
     problems: list[HealthProblem] = []
@@ -55,7 +56,7 @@ async def health(
     if lag > MAX_LOOP_LAG_S:
         log.warning("health check: the event loop lags", lag_s=round(lag, 3))
         problems.append("event_loop_lag")
-    calls = services.client.calls if services.client is not None else None
+    calls = models.calls
     if calls is not None and calls.stalled():
         log.warning("health check: model calls are stuck", stalled_s=round(calls.stalled_s(), 1))
         problems.append("model_calls_stalled")

@@ -1,10 +1,13 @@
-"""The one interface every phase talks to; OpenRouter and the embedded model implement it."""
+"""The interface the pipeline owns: the model every phase talks to, what a call spends, and how
+a call fails. `llm/` implements it (OpenRouter and the embedded model); the pipeline never
+imports `llm/`.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
-from experts_panel.llm.types import Usage
 from experts_panel.pipeline.types import (
     Answer,
     CommentGroup,
@@ -13,6 +16,44 @@ from experts_panel.pipeline.types import (
     RankedPost,
     Verdict,
 )
+
+
+@dataclass
+class Usage:
+    """Token usage, added up per call, per expert and per query."""
+
+    model_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.model_calls += other.model_calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+
+
+# Why a model call failed, as a reader is told: the provider could not be reached or kept
+# failing, it refused the request, or its answer could not be used.
+ModelErrorKind = Literal["unavailable", "refused", "bad_answer"]
+
+
+class ModelError(Exception):
+    """A model call failed for good (after its retries); the message says how, in one line.
+
+    The message may quote the provider, so it goes to the log, never to a reader; `kind` is
+    what a reader may be told. `spent` holds what the failed call still cost (answers that
+    came back but could not be used), so budgets and usage figures count it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        spent: Usage | None = None,
+        kind: ModelErrorKind = "unavailable",
+    ) -> None:
+        super().__init__(message)
+        self.spent = spent or Usage()
+        self.kind: ModelErrorKind = kind
 
 
 class Model(Protocol):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from experts_panel.db.database import Database, fetch_all, is_locked
-from experts_panel.llm.types import Usage
 from experts_panel.logs import get_logger
+from experts_panel.pipeline.model import Usage
 
 log = get_logger(__name__)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,48 +27,22 @@ from experts_panel.experts import (
     now_iso,
     set_username,
 )
-from experts_panel.parse_worker import ParseFailed, WorkerReport, parse_in_worker
-from experts_panel.post_rows import (
-    HASH_INDEX,
+from experts_panel.importing.parse_worker import ParseFailed, WorkerReport, parse_in_worker
+from experts_panel.importing.rows import (
     ID_INDEX,
     POST_COLUMNS,
     POST_FIELDS,
     ChannelIdentity,
     LinkCandidate,
 )
-from experts_panel.telegram.export import ChatInfo, ExportError, TelegramExport
-
-BATCH = 500
-# The summary lists this many duplicated ids at most (it counts them all).
-LISTED_DUPLICATES = 20
-ProgressCallback = Callable[[int], None]
-
-
-class ImportFailed(Exception):
-    """An import failed; nothing was written. The message names the file and the message."""
-
-
-def upsert_sql(
-    table: str, key: tuple[str, ...], columns: tuple[str, ...], changing: tuple[str, ...]
-) -> str:
-    """An INSERT ... ON CONFLICT DO UPDATE for executemany with positional parameters.
-
-    Written as SQL rather than built per batch by SQLAlchemy: at 100,000 rows the statement
-    compilation and parameter processing cost more than SQLite's own work.
-    """
-    updates = ", ".join(f"{name} = excluded.{name}" for name in changing)
-    return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)}) "
-        f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
-    )
-
-
-_POST_UPSERT = upsert_sql(
-    "posts",
-    ("expert_id", "telegram_message_id"),
-    POST_COLUMNS,
-    (*POST_FIELDS, "content_hash", "updated_at"),
+from experts_panel.importing.source import (
+    ImportFailed,
+    ProgressCallback,
+    note_duplicates,
+    open_export,
 )
+from experts_panel.importing.store import BATCH, HashedRows
+from experts_panel.telegram.export import ChatInfo
 
 
 @dataclass
@@ -155,39 +128,17 @@ class _PostStore:
         self.link_candidates: list[LinkCandidate] = []
         self.changed_ids: list[int] = []
         self.stored_ids: set[int] = set()
+        # A new expert has nothing to compare with.
+        self.rows = HashedRows(conn, posts, POST_COLUMNS, POST_FIELDS, expert.id, self.fresh_expert)
 
     async def store(self, rows: list[tuple[Any, ...]]) -> None:
         # The parser sends each id once: later copies in the file are skipped and counted.
-        if not rows:
-            return
-        ids = [row[ID_INDEX] for row in rows]
-        self.stored_ids.update(ids)
-        existing: dict[int, str] = {}
-        if not self.fresh_expert:  # a new expert has nothing to compare with
-            existing = dict(
-                (
-                    await self.conn.execute(
-                        select(posts.c.telegram_message_id, posts.c.content_hash).where(
-                            posts.c.expert_id == self.expert.id,
-                            posts.c.telegram_message_id.in_(ids),
-                        )
-                    )
-                ).all()
-            )
-        changed = []
-        for row in rows:
-            before = existing.get(row[ID_INDEX])
-            if before is None:
-                self.summary.posts_added += 1
-                changed.append(row)
-            elif before != row[HASH_INDEX]:
-                self.summary.posts_updated += 1
-                self.changed_ids.append(row[ID_INDEX])
-                changed.append(row)
-            else:
-                self.summary.posts_unchanged += 1
-        if changed:
-            await self.conn.exec_driver_sql(_POST_UPSERT, changed)
+        self.stored_ids.update(row[ID_INDEX] for row in rows)
+        stored = await self.rows.upsert(rows)
+        self.summary.posts_added += stored.added
+        self.summary.posts_updated += len(stored.updated_ids)
+        self.summary.posts_unchanged += stored.unchanged
+        self.changed_ids.extend(stored.updated_ids)
 
     async def write_links(self) -> None:
         # An edited post may have dropped a mention: its outgoing links are rebuilt.
@@ -228,23 +179,6 @@ class _PostStore:
                 "VALUES (?, ?, ?, ?)",
                 rows,
             )
-
-
-def note_duplicates(listed: list[int], found: list[int]) -> None:
-    """Add to `listed` the ids in `found` it lacks, up to `LISTED_DUPLICATES`."""
-    for message_id in found:
-        if len(listed) >= LISTED_DUPLICATES:
-            return
-        if message_id not in listed:
-            listed.append(message_id)
-
-
-def open_export(path: Path, chat: str | None = None) -> TelegramExport:
-    """Open an export and read its chat's identity; raises `ImportFailed` naming the file."""
-    try:
-        return TelegramExport(path, chat=chat)
-    except ExportError as exc:
-        raise ImportFailed(str(exc)) from exc
 
 
 async def import_posts(

@@ -7,7 +7,8 @@ worker streams the file and sends batches of finished rows over a pipe with
 transaction. A bad message ends the worker with an error frame naming the file and the
 message, and the parent rolls everything back.
 
-Run by the importer as `python -m experts_panel.parse_worker FD JOB_JSON`; not a user command.
+Run by the posts' import as `python -m experts_panel.importing.parse_worker FD JOB_JSON`; not a
+user command.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from experts_panel.post_rows import ChannelIdentity, ParsedBatch, PostRows, SeenIds
+from experts_panel.importing.rows import ChannelIdentity, ParsedBatch, PostRows, SeenIds
 from experts_panel.telegram.export import ExportError, TelegramExport
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
 
@@ -124,7 +125,7 @@ async def parse_in_worker(
     job = json.dumps({"path": str(path), "chat": chat, "channel": asdict(channel)})
     try:
         process = subprocess.Popen(
-            [sys.executable, "-m", "experts_panel.parse_worker", str(write_fd), job],
+            [sys.executable, "-m", "experts_panel.importing.parse_worker", str(write_fd), job],
             pass_fds=(write_fd,),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
