@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 # How long a statement waits for another connection's write lock before it fails. The service
 # keeps it short: its only writes (token usage) are retried by a queue of their own. The
@@ -17,7 +18,15 @@ BEGIN_IMMEDIATE = "experts_panel_begin_immediate"
 
 
 def create_engine(database_url: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> AsyncEngine:
-    engine = create_async_engine(database_url, connect_args={"timeout": busy_timeout_ms / 1000})
+    # A pool of open connections, named rather than left to SQLAlchemy: before 2.0.38 its
+    # aiosqlite default for a file was no pool at all, so every request opened the file again,
+    # ran the pragmas below and dropped its page cache (and the WAL with the last one closed).
+    pooled = make_url(database_url).database not in (None, "", ":memory:")
+    engine = create_async_engine(
+        database_url,
+        connect_args={"timeout": busy_timeout_ms / 1000},
+        **({"poolclass": AsyncAdaptedQueuePool} if pooled else {}),
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
