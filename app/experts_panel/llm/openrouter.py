@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, StringConstraints, model_valida
 from experts_panel.llm import prompts
 from experts_panel.llm.openai_client import OpenAICompatibleClient
 from experts_panel.llm.types import ChatMessage, ModelError, Usage
+from experts_panel.pipeline.citations import cited_ids
 from experts_panel.pipeline.texts import text
 from experts_panel.pipeline.types import (
     Answer,
@@ -39,7 +40,6 @@ WRITE_TEMPERATURE = 0.3
 
 MAX_REASON_CHARS = 300
 
-_CITATION = re.compile(r"\[post:\s*(\d+)\s*\]")
 _POST_ID = re.compile(r"\[?\s*(?:post\s*:\s*)?(\d+)\s*\]?", re.IGNORECASE)
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 
@@ -124,7 +124,8 @@ class DriftReply(BaseModel):
 
 
 def cited(body: str) -> set[int]:
-    return {int(match.group(1)) for match in _CITATION.finditer(body)}
+    # Every form a model writes counts: a translation that groups its citations keeps them.
+    return set(cited_ids(body))
 
 
 def translation_schema(source: str) -> type[TranslationReply]:
