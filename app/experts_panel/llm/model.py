@@ -8,7 +8,7 @@ from experts_panel.llm.types import Usage
 from experts_panel.pipeline.types import (
     Answer,
     CommentGroup,
-    CommentItem,
+    CommentSections,
     Post,
     RankedPost,
     Verdict,
@@ -52,9 +52,8 @@ class Model(Protocol):
         question: str,
         language: str,
         answer: str,
-        author: list[CommentItem],
-        community: list[CommentItem],
+        comments: CommentSections,
         usage: Usage,
     ) -> str | None:
-        """What the comments add that the answer lacks: author first, then community."""
+        """What the comments add that the answer lacks, in `comments`' four sections."""
         ...

@@ -25,6 +25,7 @@ from experts_panel.pipeline.types import (
     Answer,
     CommentGroup,
     CommentItem,
+    CommentSections,
     Post,
     RankedPost,
     Relevance,
@@ -292,15 +293,14 @@ class OpenRouterModel:
         question: str,
         language: str,
         answer: str,
-        author: list[CommentItem],
-        community: list[CommentItem],
+        comments: CommentSections,
         usage: Usage,
     ) -> str | None:
-        if not author and not community:
+        if comments.empty():
             return None
         reply = await _ask(
             self.client,
-            prompts.synthesis_messages(question, language, answer, author, community),
+            prompts.synthesis_messages(question, language, answer, comments),
             self.settings.MODEL_COMMENT_SYNTHESIS,
             SynthesisReply,
             usage,
