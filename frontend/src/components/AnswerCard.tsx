@@ -4,6 +4,7 @@
 
 import { memo } from 'react';
 import { useStrings } from '../lib/i18n';
+import { describe, problemOf } from '../lib/problems';
 import type { ExpertRun } from '../lib/queryState';
 import type { CommentGroup, ExpertResponse } from '../lib/types';
 import { CitationButton } from './CitationButton';
@@ -47,7 +48,9 @@ export const AnswerCard = memo(function AnswerCard({ run, channelUrl }: Props) {
             <span aria-hidden="true">✕ </span>
             {t.expertFailed}
           </p>
-          <p className={styles.failureText}>{run.error}</p>
+          <p className={styles.failureText} data-error-code={run.errorCode ?? ''}>
+            {describe(t, problemOf(run.errorCode))}
+          </p>
         </div>
       ) : run.status === 'stopped' ? (
         <p className={styles.placeholderText}>{t.stoppedBeforeAnswer}</p>
