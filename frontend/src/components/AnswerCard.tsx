@@ -108,7 +108,7 @@ function Answer({ response }: { response: ExpertResponse }) {
           ))}
         </ul>
       )}
-      <Markdown expertId={response.expert_id} className={styles.answer}>
+      <Markdown expertId={response.expert_id} className={styles.answer} part="answer">
         {response.answer}
       </Markdown>
       {response.main_sources.length > 0 && (
@@ -122,7 +122,9 @@ function Answer({ response }: { response: ExpertResponse }) {
       {response.comment_groups_synthesis && (
         <section className={styles.insights} aria-label={t.insightsHeading}>
           <h4 className={styles.sectionTitle}>{t.insightsHeading}</h4>
-          <Markdown expertId={response.expert_id}>{response.comment_groups_synthesis}</Markdown>
+          <Markdown expertId={response.expert_id} part="synthesis">
+            {response.comment_groups_synthesis}
+          </Markdown>
         </section>
       )}
       {groups.length > 0 && (

@@ -68,9 +68,9 @@ describe('StatusBar', () => {
     let now = 10_000;
     const state: QueryState = { status: 'running', request, startedAt: 10_000, experts: [expert('a', 'done'), expert('b', 'running'), expert('c', 'waiting')] };
     renderPage(<StatusBar state={state} onRetry={() => undefined} now={() => now} />, { lang: 'ru' });
-    expect(screen.getByRole('status')).toHaveTextContent('Спрашиваем 3 экспертов… готово 1 из 3 · 0 с');
+    expect(screen.getByRole('status')).toHaveTextContent('Эксперты отвечают: 1 из 3 · 0 с');
     now = 12_400;
     act(() => vi.advanceTimersByTime(1000));
-    expect(screen.getByRole('status')).toHaveTextContent('готово 1 из 3 · 2 с');
+    expect(screen.getByRole('status')).toHaveTextContent('Эксперты отвечают: 1 из 3 · 2 с');
   });
 });

@@ -51,7 +51,7 @@ export function StatusBar({ state, onRetry, now = Date.now }: Props) {
   let problem = false;
   switch (state.status) {
     case 'running':
-      text = `${t.running(total)} ${t.runningSummary(answered, total, Math.max(0, time - (state.startedAt ?? time)))}`;
+      text = t.runningSummary(answered, total, Math.max(0, time - (state.startedAt ?? time)));
       break;
     case 'complete': {
       const missing = total - answered;

@@ -83,19 +83,16 @@ function build(lang: Lang) {
     retry: ru ? 'Повторить' : 'Retry',
     serverRefused: ru ? 'Сервер не принял запрос:' : 'The server refused it:',
     cancelled: ru ? 'Отменено: сервер прекратил работу над вопросом.' : 'Cancelled: the server stopped working on the question.',
-    running: (count: number) =>
-      ru
-        ? `Спрашиваем ${n(count, { one: '# эксперта', few: '# экспертов', many: '# экспертов', other: '# эксперта' })}…`
-        : `Asking ${n(count, { one: '# expert', other: '# experts' })}…`,
     done: (answered: number, total: number, ms: number) =>
       ru
         ? `Готово за ${seconds(lang, ms)}: ответили ${answered} из ${total}.`
         : `Done in ${seconds(lang, ms)}: ${answered} of ${total} answered.`,
-    /** While the panel works: how many have answered so far, and for how long it has run. */
+    /** While the panel works, in one short line (it stays on screen on a phone): how many
+     *  have answered so far, and for how long it has run. */
     runningSummary: (answered: number, total: number, elapsedMs: number) =>
       ru
-        ? `готово ${answered} из ${total} · ${Math.floor(elapsedMs / 1000)} с`
-        : `${answered} of ${total} done · ${Math.floor(elapsedMs / 1000)} s`,
+        ? `Эксперты отвечают: ${answered} из ${total} · ${Math.floor(elapsedMs / 1000)} с`
+        : `Experts answering: ${answered} of ${total} · ${Math.floor(elapsedMs / 1000)} s`,
     /** Why the experts that did not answer did not, e.g. "2 — the model API is not answering". */
     notAnswered: (count: number) =>
       ru
