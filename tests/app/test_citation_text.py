@@ -103,7 +103,7 @@ def test_unknown_forms_stay_text() -> None:
 
 
 def test_citations_inside_code_are_code() -> None:
-    text = "Пишите `[post:999]` или\n\n```\n[post 1] [post:998]\n```\n"
+    text = "Пишите `[post:999]` или\n\n```\n[post 1] [post:998]\n```\n\n \tкод [post:997].\n"
     assert cited_only(text, KNOWN) == text
     assert cited_ids(text) == []
 
@@ -135,8 +135,11 @@ def prose(draw: st.DrawFn) -> str:
     """Markdown with words, punctuation, spacing, lists, URLs and code; no citation."""
     parts = []
     for _ in range(draw(st.integers(1, 25))):
-        parts.append(draw(st.one_of(WORDS, CODE)) + draw(PUNCT))
-        parts.append(draw(SPACES))
+        part = draw(st.one_of(WORDS, CODE)) + draw(PUNCT)
+        # Spaces starting a line after a blank one would make it an indented code block,
+        # where citations are code: the tests that put citations in words keep out of that.
+        space = draw(SPACES)
+        parts += [part, space.lstrip(" \t") if part.endswith("\n") else space]
     return "".join(parts)
 
 
