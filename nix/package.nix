@@ -13,6 +13,7 @@
   httpx-sse,
   hypercorn,
   ijson,
+  markdown-it-py,
   numpy,
   orjson,
   pydantic,
@@ -56,6 +57,7 @@ buildPythonApplication {
     httpx-sse
     hypercorn
     ijson
+    markdown-it-py
     numpy
     orjson
     pydantic

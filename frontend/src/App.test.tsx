@@ -91,6 +91,66 @@ describe('App', () => {
     expect(await screen.findByText(/Done in 3.2 s: 1 of 1 answered/)).toBeInTheDocument();
   });
 
+  it('says in the reader’s language that no expert answered, and why', async () => {
+    serve(() =>
+      sseResponse([
+        frame(event('start', null, { experts: ['ai_architect', 'selfhost_ops'], request_id: 'r1' })),
+        frame(event('expert_error', null, { expert_id: 'ai_architect', error: 'the model API did not answer; try again later', code: 'model_unavailable' })),
+        frame(event('expert_error', null, { expert_id: 'selfhost_ops', error: 'the model API did not answer; try again later', code: 'model_unavailable' })),
+        frame(
+          event('complete', null, {
+            response: {
+              expert_responses: [],
+              errors: ['ai_architect', 'selfhost_ops'].map((id) => ({ expert_id: id, error: 'the model API did not answer; try again later', code: 'model_unavailable' })),
+              total_processing_time_ms: 900,
+            },
+          }),
+        ),
+      ]),
+    );
+    render(<App />);
+    await screen.findAllByRole('checkbox', { name: /posts/ });
+    await ask('Как делать бэкапы SQLite?');
+    const status = await waitFor(() => {
+      const el = document.querySelector('[data-query-status="complete"]') as HTMLElement;
+      expect(el).toBeTruthy();
+      return el;
+    });
+    expect(status).toHaveTextContent('Ни один из 2 экспертов не ответил: Языковая модель не отвечает (2). Повторите через несколько минут.');
+    expect(document.body).not.toHaveTextContent(/model API|Готово/);
+    expect(screen.getAllByText('Языковая модель не отвечает. Повторите через несколько минут.')).toHaveLength(2);
+  });
+
+  it('brings the status and progress into sight once the server takes the question, not on a refusal', async () => {
+    const scrolled = vi.fn();
+    // jsdom lays nothing out: the status line is put below the fold, as on a phone.
+    vi.spyOn(HTMLElement.prototype, 'getBoundingClientRect').mockReturnValue(new DOMRect(0, 2000, 390, 44));
+    Element.prototype.scrollIntoView = scrolled;
+    serve(
+      () => jsonResponse({ detail: [{ loc: ['body', 'query'], msg: 'too short' }], code: 'invalid_request' }, 422),
+      () =>
+        sseResponse([
+          frame(event('start', null, { experts: ['selfhost_ops'], request_id: 'r2' })),
+          frame(event('expert_complete', 'assembly', { expert_id: 'selfhost_ops', response: answer })),
+          frame(event('complete', null, { response: { expert_responses: [answer], errors: [], total_processing_time_ms: 1000 } })),
+        ]),
+    );
+    try {
+      render(<App />);
+      await screen.findAllByRole('checkbox', { name: /posts/ });
+      await ask('ab');
+      await waitFor(() => expect(screen.getByRole('textbox')).toHaveAttribute('aria-invalid', 'true'));
+      expect(scrolled).not.toHaveBeenCalled();
+      await ask('How to back up SQLite?');
+      await screen.findByText(/1 of 1 answered/);
+      expect(scrolled).toHaveBeenCalledTimes(1);
+      expect(scrolled.mock.contexts[0]).toBe(document.getElementById('query-status'));
+    } finally {
+      vi.restoreAllMocks();
+      delete (Element.prototype as Partial<Element>).scrollIntoView;
+    }
+  });
+
   it('cancels: the fetch is aborted and the page says so', async () => {
     let signal: AbortSignal | undefined;
     serve((init) => {

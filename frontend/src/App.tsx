@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { AnswerCard } from './components/AnswerCard';
 import { PostViewerProvider } from './components/PostViewer';
 import { ProgressList } from './components/ProgressList';
@@ -6,6 +6,7 @@ import { QuestionForm, type ExpertsLoad } from './components/QuestionForm';
 import { StatusBar } from './components/StatusBar';
 import { ApiError, fetchExperts, isAbort, type FieldError } from './lib/api';
 import { I18n, pickLanguage, STRINGS } from './lib/i18n';
+import { describe, problemOfError } from './lib/problems';
 import { useQuery } from './lib/useQuery';
 import type { Expert, QueryRequest } from './lib/types';
 import styles from './App.module.css';
@@ -18,6 +19,10 @@ export function App() {
   const [draft, setDraft] = useState('');
   const [fieldErrors, setFieldErrors] = useState<FieldError[]>([]);
   const { state, ask, cancel } = useQuery();
+  // Each Ask brings the status line (and the progress under it) into sight once the server
+  // has taken the question: on a phone the form fills the screen and the rest is below it.
+  const [asked, setAsked] = useState(0);
+  const broughtIntoView = useRef(0);
 
   const lang = pickLanguage(draft, state.request?.query ?? null, navigator.languages);
   const t = STRINGS[lang];
@@ -43,6 +48,17 @@ export function App() {
     return () => controller.abort();
   }, [attempt]);
 
+  useEffect(() => {
+    if (asked === broughtIntoView.current || state.status !== 'running' || state.requestId === undefined) return;
+    broughtIntoView.current = asked;
+    const bar = document.getElementById('query-status');
+    if (!bar) return;
+    const top = bar.getBoundingClientRect().top;
+    if (top >= 0 && top < window.innerHeight / 2) return; // already in sight
+    const still = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
+    bar.scrollIntoView?.({ block: 'start', behavior: still ? 'auto' : 'smooth' });
+  }, [asked, state.status, state.requestId]);
+
   const experts = loaded.state === 'ready' ? loaded.experts : [];
   const names = useMemo(() => Object.fromEntries(experts.map((e) => [e.id, e.name])), [experts]);
   const channels = useMemo(() => Object.fromEntries(experts.map((e) => [e.id, e.channel_url])), [experts]);
@@ -51,16 +67,14 @@ export function App() {
     loaded.state === 'error'
       ? {
           state: 'error',
-          message:
-            loaded.error.kind === 'unreachable'
-              ? t.unreachable
-              : `${t.httpError(loaded.error.status)} ${loaded.error.message}`,
+          message: describe(t, problemOfError(loaded.error)),
         }
       : loaded;
 
   const run = useCallback(
     async (request: QueryRequest) => {
       setFieldErrors([]);
+      setAsked((n) => n + 1);
       const chosen = request.expert_filter
         ? request.expert_filter.map((id) => ({ id, name: names[id] ?? id }))
         : experts.map((e) => ({ id: e.id, name: e.name }));

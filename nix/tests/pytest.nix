@@ -13,6 +13,7 @@ let
     ps.pytest
     ps.pytest-asyncio
     ps.psutil
+    ps.hypothesis
   ]);
   root = ../..;
 in

@@ -94,3 +94,43 @@ def test_the_comment_synthesis_cites_only_the_experts_own_posts(
     own = expert_posts(demo_path)
     for field in (answer["answer"], synthesis):
         assert set(cited_ids(field)) <= own, field
+
+
+def test_every_citation_form_reaches_the_reader_as_canonical_tokens(
+    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
+) -> None:
+    """A model that groups its citations, or writes `[post 1]`: the answer and the synthesis
+    reach the reader with one `[post:ID]` per post, the invented id inside a group dropped,
+    and every grouped post a source."""
+    shown: dict[str, list[int]] = {}
+
+    def grouping(body: dict[str, Any]) -> Any:
+        model = body["model"]
+        if model == "test/reduce":
+            ids = shown.setdefault("reduce", shown_ids(body))
+            text = f"Делаю `cp db .` и .backup [post:{ids[0]}, post:999999, post:{ids[1]}]."
+            reply = {"answer": text, "main_sources": ids[:1], "confidence": "HIGH"}
+            return Reply(json.dumps({**reply, "language": "ru"}))
+        if model == "test/synthesis":
+            ids = shown["reduce"]
+            synthesis = f"- совет [post {ids[0]}]; ещё [post:{ids[1]},999999]"
+            return Reply(json.dumps({"synthesis": synthesis}))
+        return phase_answer(body)
+
+    fake_openai.responder = grouping
+    server: Server = server_factory(demo_path, **model_env(fake_openai))
+    response = httpx.post(
+        f"{server.url}/api/v1/query",
+        json={
+            "query": "Как делать бэкапы SQLite?",
+            "expert_filter": [EXPERT],
+            "stream_progress": False,
+        },
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    [answer] = response.json()["expert_responses"]
+    first, second = shown["reduce"][:2]
+    assert answer["answer"] == f"Делаю `cp db .` и .backup [post:{first}] [post:{second}]."
+    assert answer["main_sources"][:2] == [first, second]
+    assert answer["comment_groups_synthesis"] == (f"- совет [post:{first}]; ещё [post:{second}]")

@@ -21,6 +21,7 @@ from experts_panel.pipeline.types import (
     Answer,
     CommentGroup,
     CommentItem,
+    CommentSections,
     Post,
     RankedPost,
     Verdict,
@@ -294,6 +295,7 @@ async def test_reduce_answers_as_the_expert_newest_first(
     assert "first person" in prompt
     assert "Russian" in prompt
     assert "[post:ID]" in prompt
+    assert "Keep your criticism and your caveats." in prompt
     expected = [
         "[post:303] (2024-06-01, HIGH)",
         "[post:302] (2024-02-10, MEDIUM)",
@@ -438,17 +440,23 @@ async def test_select_drift_groups_returns_only_given_posts(
 # Phase 7, comment synthesis
 
 
-async def test_synthesize_comments_under_the_localized_titles(
+async def test_synthesize_comments_in_four_sections_under_the_localized_titles(
     fake_openai: FakeOpenAI, model: OpenRouterModel
 ) -> None:
-    author = [comment(501, 303, "Иван Петров", "Litestream пишет в S3 раз в секунду.", author=True)]
-    community = [
-        comment(502, 303, "Мария", "У нас SQLite держит 300 запросов в секунду."),
-        comment(503, 302, None, "А как с миграциями схемы?"),
-    ]
+    comments = CommentSections(
+        sources_author=[
+            comment(501, 303, "Иван Петров", "Litestream пишет в S3 раз в секунду.", author=True)
+        ],
+        sources_community=[comment(502, 303, "Мария", "У нас SQLite держит 300 rps.")],
+        elsewhere_author=[
+            comment(504, 290, "Иван Петров", "На ноутбуке WAL тоже нужен.", author=True)
+        ],
+        elsewhere_community=[comment(503, 290, None, "А как с миграциями схемы?")],
+    )
+    titles = [text("ru", key) for key, _ in comments.titled()]
     synthesis = (
-        f"**{text('ru', 'author_title')}**\n- Litestream копирует раз в секунду [post:303]\n\n"
-        f"**{text('ru', 'community_title')}**\n- Держит 300 запросов в секунду [post:303]"
+        f"**{titles[0]}**\n- Litestream копирует раз в секунду [post:303]\n\n"
+        f"**{titles[1]}**\n- Держит 300 запросов в секунду [post:303]"
     )
     fake_openai.script(
         answer({"synthesis": f"\n{synthesis}\n"}, prompt_tokens=400, completion_tokens=70)
@@ -456,38 +464,42 @@ async def test_synthesize_comments_under_the_localized_titles(
     usage = spent()
 
     result = await model.synthesize_comments(
-        QUESTION_RU, "ru", "Я за SQLite [post:303].", author, community, usage
+        QUESTION_RU, "ru", "Я за SQLite [post:303].", comments, usage
     )
 
     assert result == synthesis
     assert usage == Usage(model_calls=3, prompt_tokens=450, completion_tokens=80)
     [request] = fake_openai.requests
     assert request.model == "test/comment-synthesis"
-    prompt = prompt_of(fake_openai)
-    assert QUESTION_RU in prompt
-    assert "Russian" in prompt
-    assert f"**{text('ru', 'author_title')}**" in prompt
-    assert f"**{text('ru', 'community_title')}**" in prompt
-    assert "Я за SQLite [post:303]." in prompt
-    assert "[post:303] (2024-06-03) Иван Петров: Litestream пишет в S3 раз в секунду." in prompt
-    assert "[post:302] (2024-06-03) anonymous: А как с миграциями схемы?" in prompt
-    # The author's comments come before the community's.
-    assert prompt.index("Litestream пишет") < prompt.index("300 запросов")
+    system, user = (m["content"] for m in request.messages)
+    assert QUESTION_RU in user
+    assert "Russian" in system
+    # The four titles, in order, in the instructions and over the material.
+    for part in (system, user):
+        places = [part.index(title) for title in titles]
+        assert places == sorted(places), part
+    assert "Я за SQLite [post:303]." in user
+    assert "[post:303] (2024-06-03) Иван Петров: Litestream пишет в S3 раз в секунду." in user
+    assert "[post:290] (2024-06-03) anonymous: А как с миграциями схемы?" in user
+    # Each comment under its own section's title.
+    marks = [user.index(title) for title in titles] + [len(user)]
+    lines = ["Litestream пишет", "300 rps", "WAL тоже нужен", "миграциями схемы"]
+    for n, line in enumerate(lines):
+        assert marks[n] < user.index(line) < marks[n + 1], line
 
 
 async def test_synthesize_comments_that_add_nothing(
     fake_openai: FakeOpenAI, model: OpenRouterModel
 ) -> None:
     fake_openai.script(answer({"synthesis": None}))
+    comments = CommentSections([], [comment(601, 1, "Ann", "+1")], [], [])
 
-    result = await model.synthesize_comments(
-        QUESTION_EN, "en", "Yes [post:1].", [], [comment(601, 1, "Ann", "+1")], Usage()
-    )
+    result = await model.synthesize_comments(QUESTION_EN, "en", "Yes [post:1].", comments, Usage())
 
     assert result is None
     prompt = prompt_of(fake_openai)
-    assert f"**{text('en', 'author_title')}**" in prompt
-    assert f"**{text('en', 'community_title')}**" in prompt
+    for key, _ in comments.titled():
+        assert f"**{text('en', key)}**" in prompt
     assert "English" in prompt
 
 
@@ -568,7 +580,8 @@ async def test_empty_inputs_make_no_calls(
     assert await model.map_chunk(QUESTION_EN, "en", [], usage) == []
     assert await model.score_complement(QUESTION_EN, [post(1, "2024-01-01", "a")], [], usage) == {}
     assert await model.select_drift_groups(QUESTION_EN, [], usage) == []
-    assert await model.synthesize_comments(QUESTION_EN, "en", "Yes.", [], [], usage) is None
+    nothing = CommentSections([], [], [], [])
+    assert await model.synthesize_comments(QUESTION_EN, "en", "Yes.", nothing, usage) is None
     assert await model.translate("  ", "en", usage) == "  "
     assert await analyze_drift(client, settings, "post", [], usage) == (False, [])
     assert await model.reduce(QUESTION_EN, "en", "Ivan", [], usage) == Answer(

@@ -18,6 +18,7 @@ from experts_panel.pipeline.contract import (
     QueryRequest,
 )
 from experts_panel.pipeline.runner import PHASES, Services, run_query
+from experts_panel.pipeline.texts import text
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
 from experts_panel.settings import load_settings
@@ -148,7 +149,7 @@ async def test_comment_groups_and_synthesis_in_the_question_language(services: S
         if g.kind != "drift"
     )
     assert response.comment_groups_synthesis is not None
-    assert "**Что добавляет сообщество**" in response.comment_groups_synthesis
+    assert f"**{text('ru', 'sources_community_title')}**" in response.comment_groups_synthesis
     without = (
         await ask(
             services,

@@ -6,7 +6,9 @@
 // It builds nothing: run `npm ci && npm run build` in frontend/ first. It starts the service
 // with the demo experts on a free loopback port (embedded model), drives headless Chromium
 // through a question, the progress, the answer cards, a citation's post and a 422; then starts
-// a slow fake model API and a second service using it, and cancels a running query. It saves
+// a slow fake model API and a second service using it, and cancels a running query, asks of
+// a model that groups its citations, watches the progress at phone width, and asks of a model
+// API that fails (the reader's error message). It saves
 // screenshots in artifacts/e2e/, prints the shipped JavaScript (gzipped) and the time to an
 // interactive question box, ends with `N passed, M failed`, and exits non-zero on any failure.
 // Every process it starts is stopped, also on failure or Ctrl-C; every wait is bounded.
@@ -530,6 +532,116 @@ async function main() {
         const health = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5_000) });
         assert(health.ok, 'the service is healthy after the cancel');
       }, 60_000);
+
+      /** Change how the fake model answers (see slow_openai.py), once it says it has. */
+      const setFake = async (line) => {
+        const done = waitForLine(fake, new RegExp(`^SET ${line}$`, 'm'), 5_000);
+        fake.stdin.write(`${line}\n`);
+        await done;
+      };
+
+      /** Ask `question` of every expert from the top of a freshly loaded page. */
+      const askAll = async (question) => {
+        await page.goto(base, { waitUntil: 'domcontentloaded' });
+        await page.locator('input[name="expert"]').first().waitFor();
+        await page.locator('textarea').fill(question);
+        await page.evaluate(() => window.scrollTo(0, 0));
+        await page.getByRole('button', { name: 'Спросить' }).click();
+      };
+
+      await check('grouped citations from the model become citation buttons, and the text around them stays', async () => {
+        await setFake('delay 0');
+        await setFake('grouped on');
+        await askAll('Как делать бэкапы SQLite?');
+        await page.locator('[data-query-status="complete"]').waitFor({ timeout: 60_000 });
+        const answer = page.locator('[data-answer-card="selfhost_ops"] [data-markdown="answer"]');
+        const text = await answer.textContent();
+        // The model wrote "Бэкап делаю командой .backup [post:A, post:B]."
+        assert(text.includes('командой .backup'), `the space before ".backup" was lost: ${text}`);
+        assert(!text.includes('[post'), `a citation reached the reader as text: ${text}`);
+        const ids = await answer.locator('button[data-post-id]').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-post-id')));
+        assert(ids.length === 2 && new Set(ids).size === 2, `the group gave buttons for ${ids.join(', ')}`);
+        const sources = Number(await page.locator('[data-answer-card="selfhost_ops"] [data-sources]').textContent());
+        assert(sources >= 2, `the grouped posts are not all sources: ${sources}`);
+        await answer.locator('button[data-post-id]').nth(1).click();
+        await page.getByRole('dialog').locator(`[data-post-view="${ids[1]}"]`).waitFor();
+        await page.keyboard.press('Escape');
+        await setFake('grouped off');
+      }, 90_000);
+
+      await check('on a phone, Ask brings the progress into view, and a summary with the running time stays in sight', async () => {
+        await setFake('delay 1');
+        await page.setViewportSize(PHONE);
+        try {
+          await askAll('Как делать бэкапы SQLite?');
+          await page.locator('[data-query-status="running"]').waitFor({ timeout: 10_000 });
+          // The smooth scroll takes a moment: it ends with the status line at the top of the
+          // screen and the progress right under it.
+          await page.waitForFunction(
+            () => {
+              const top = document.getElementById('query-status')?.getBoundingClientRect().top;
+              return top !== undefined && Math.abs(top) < 2;
+            },
+            null,
+            { timeout: 5_000 },
+          );
+          const seen = await page.evaluate(() => ({
+            progress: document.getElementById('progress-title').closest('section').getBoundingClientRect().toJSON(),
+            form: document.querySelector('textarea').getBoundingClientRect().toJSON(),
+            height: window.innerHeight,
+          }));
+          assert(seen.progress.top >= 0 && seen.progress.top < seen.height, `progress at ${seen.progress.top}px of ${seen.height}px`);
+          assert(seen.form.bottom < seen.progress.top, 'the form is still where the progress should be');
+          const status = page.locator('[data-query-status="running"]');
+          const first = await status.textContent();
+          assert(/Эксперты отвечают: \d из 3 · \d+ с/.test(first), `no summary with the running time: ${first}`);
+          await page.screenshot({ path: join(ARTIFACTS, 'phone-asked.png') });
+          await sleep(2_100);
+          const later = await status.textContent();
+          const seconds = (line) => Number(line.match(/· (\d+) с/)[1]);
+          assert(seconds(later) >= seconds(first) + 2, `the running time did not run: "${first}" then "${later}"`);
+          // Far down the page, the summary is still at the top of the screen.
+          await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+          await sleep(300);
+          const bar = await status.evaluate((el) => ({ ...el.getBoundingClientRect().toJSON(), scrolled: window.scrollY }));
+          assert(bar.scrolled > 0 && bar.top >= 0 && bar.bottom <= 844 && bar.top < 10, `the summary is not in sight: ${JSON.stringify(bar)}`);
+          await page.screenshot({ path: join(ARTIFACTS, 'phone-scrolled.png') });
+          await page.locator('[data-query-status="complete"]').waitFor({ timeout: 90_000 });
+        } finally {
+          await page.setViewportSize(DESKTOP);
+          await setFake('delay 0');
+        }
+      }, 120_000);
+
+      await check('when the model API fails, the reader is told in Russian what happened and what to do', async () => {
+        await setFake('fail on');
+        try {
+          await askAll('Как делать бэкапы SQLite?');
+          const status = page.locator('[data-query-status="complete"]');
+          await status.waitFor({ timeout: 60_000 });
+          const line = await status.textContent();
+          assert(
+            line.includes('Ни один из 3 экспертов не ответил: Языковая модель не отвечает (3). Повторите через несколько минут.'),
+            `status line: ${line}`,
+          );
+          assert(!/Готово/.test(line), `the status line says done: ${line}`);
+          assert(await status.getByRole('button', { name: 'Повторить' }).isVisible(), 'a Retry button is offered');
+          const cards = await page.locator('[data-answer-card] [role="alert"]').allTextContents();
+          assert(cards.length === 3 && cards.every((c) => c.includes('Языковая модель не отвечает. Повторите через несколько минут.')), `cards: ${cards.join(' | ')}`);
+          const page_text = await page.locator('body').textContent();
+          assert(!/model API|did not answer/.test(page_text), 'the service’s English line reached the reader');
+          await page.evaluate(() => window.scrollTo(0, 0));
+          await page.screenshot({ path: join(ARTIFACTS, 'error.png'), fullPage: true });
+          await page.setViewportSize(PHONE);
+          await status.scrollIntoViewIfNeeded();
+          await page.screenshot({ path: join(ARTIFACTS, 'phone-error.png') });
+        } finally {
+          await page.setViewportSize(DESKTOP);
+          await setFake('fail off');
+        }
+        // The page is left English, as the next check expects.
+        await page.locator('textarea').fill('How should I back up SQLite?');
+      }, 90_000);
 
       await check('with the service gone, asking says the server cannot be reached', async () => {
         await stop(service);

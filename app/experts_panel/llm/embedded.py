@@ -27,7 +27,7 @@ from experts_panel.pipeline.texts import text
 from experts_panel.pipeline.types import (
     Answer,
     CommentGroup,
-    CommentItem,
+    CommentSections,
     Post,
     RankedPost,
     Relevance,
@@ -242,17 +242,14 @@ class EmbeddedModel:
         question: str,
         language: str,
         answer: str,
-        author: list[CommentItem],
-        community: list[CommentItem],
+        comments: CommentSections,
         usage: Usage,
     ) -> str | None:
         q = await self.question_vector(question)
         sections = []
-        for title, comments, limit in (
-            ("author_title", author, AUTHOR_COMMENTS),
-            ("community_title", community, COMMUNITY_COMMENTS),
-        ):
-            usable = [c for c in comments if len(c.text.strip()) >= 15]
+        for title, section in comments.titled():
+            limit = COMMUNITY_COMMENTS if "community" in title else AUTHOR_COMMENTS
+            usable = [c for c in section if len(c.text.strip()) >= 15]
             if not usable:
                 continue
             vectors = await self.encode([c.text for c in usable])

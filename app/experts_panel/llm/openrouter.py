@@ -20,11 +20,13 @@ from experts_panel.llm import prompts
 from experts_panel.llm.openai_client import OpenAICompatibleClient
 from experts_panel.llm.types import ChatMessage
 from experts_panel.pipeline.model import ModelError, Usage
+from experts_panel.pipeline.citations import cited_ids
 from experts_panel.pipeline.texts import text
 from experts_panel.pipeline.types import (
     Answer,
     CommentGroup,
     CommentItem,
+    CommentSections,
     Post,
     RankedPost,
     Relevance,
@@ -40,7 +42,6 @@ WRITE_TEMPERATURE = 0.3
 
 MAX_REASON_CHARS = 300
 
-_CITATION = re.compile(r"\[post:\s*(\d+)\s*\]")
 _POST_ID = re.compile(r"\[?\s*(?:post\s*:\s*)?(\d+)\s*\]?", re.IGNORECASE)
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 
@@ -125,7 +126,8 @@ class DriftReply(BaseModel):
 
 
 def cited(body: str) -> set[int]:
-    return {int(match.group(1)) for match in _CITATION.finditer(body)}
+    # Every form a model writes counts: a translation that groups its citations keeps them.
+    return set(cited_ids(body))
 
 
 def translation_schema(source: str) -> type[TranslationReply]:
@@ -292,15 +294,14 @@ class OpenRouterModel:
         question: str,
         language: str,
         answer: str,
-        author: list[CommentItem],
-        community: list[CommentItem],
+        comments: CommentSections,
         usage: Usage,
     ) -> str | None:
-        if not author and not community:
+        if comments.empty():
             return None
         reply = await _ask(
             self.client,
-            prompts.synthesis_messages(question, language, answer, author, community),
+            prompts.synthesis_messages(question, language, answer, comments),
             self.settings.MODEL_COMMENT_SYNTHESIS,
             SynthesisReply,
             usage,

@@ -17,7 +17,13 @@ from collections.abc import Sequence
 
 from experts_panel.llm.types import ChatMessage
 from experts_panel.pipeline.texts import text
-from experts_panel.pipeline.types import CommentGroup, CommentItem, Post, RankedPost
+from experts_panel.pipeline.types import (
+    CommentGroup,
+    CommentItem,
+    CommentSections,
+    Post,
+    RankedPost,
+)
 
 # Characters of one text shown to the model.
 MAP_POST_CHARS = 1500
@@ -191,9 +197,12 @@ as yourself: in the first person, in your own voice, with the views your posts e
 Rules:
 - Use only what your posts below say. Add no facts, numbers or advice from elsewhere. If the \
 posts answer only part of the question, say which part they leave open.
-- The posts are listed newest first. Give your current view first: a newer post overrides an \
-older one. When your view changed over time, say so and when (for example, "I used to think X; \
-since 2024 I think Y").
+- The posts are listed by role (HIGH, then MEDIUM, then CONTEXT) and newest first within each. \
+Give your current view first: a newer post overrides an older one. When your view changed over \
+time, say so and when (for example, "I used to think X; since 2024 I think Y").
+- Keep your criticism and your caveats. Where your posts warn against something, name its \
+problems, limits, costs or failures, say so with their details and numbers: the reader needs \
+what did not work as much as what did. Do not soften a negative view or leave it out.
 - Back every claim with the post it comes from: put [post:ID] right after it, for example \
 "... [post:1234]". Cite only IDs from the list, never invent one.
 - Each post is marked with its role. HIGH: answers the question directly. MEDIUM: complements \
@@ -222,7 +231,8 @@ with caveats, "LOW" when they barely touch it.
     user = (
         f"Question: {question}\n\n"
         f"Answer in {lang}.\n\n"
-        f"Your posts, newest first ({len(posts)}), each as [post:ID] (date, role) text:\n\n"
+        f"Your posts, HIGH, then MEDIUM, then CONTEXT, newest first within each ({len(posts)}), "
+        f"each as [post:ID] (date, role) text:\n\n"
         f"{_blocks(blocks)}"
     )
     return _messages(system, user)
@@ -304,29 +314,33 @@ with the IDs of the chosen discussions; an empty list when none bears on the que
 
 
 def synthesis_messages(
-    question: str,
-    language: str,
-    answer: str,
-    author: Sequence[CommentItem],
-    community: Sequence[CommentItem],
+    question: str, language: str, answer: str, comments: CommentSections
 ) -> list[ChatMessage]:
     lang = language_name(language)
-    author_title = text(language, "author_title")
-    community_title = text(language, "community_title")
+    titled = comments.titled()
+    titles = [text(language, key) for key, _ in titled]
     system = f"""\
 A reader asked a question and got an answer written from a Telegram channel's posts. You are \
-shown the comments under those posts: first the channel author's own comments, then the \
-community's. Say what the comments add that the answer lacks: new facts, corrections, caveats, \
-first-hand experience, disagreement. Leave out what the answer already says, greetings, jokes \
-and talk off the question.
+shown comments in four groups: the channel author's own comments under the posts the answer \
+rests on (its sources), the community's comments under those sources, then the author's and \
+the community's comments in other discussions that bear on the question. Say what the comments \
+add that the answer lacks: corrections and clarifications of the sources, new facts, caveats, \
+first-hand experience, disagreement with the answer, other ways to do it. The author's \
+clarifications of the sources matter most. Leave out what the answer already says, bare \
+agreement, greetings, jokes, unanswered questions and talk off the question: a point that \
+does not help answer this question is left out, even when it is interesting.
 
-Write Markdown in {lang}, in at most two sections, in this order:
-**{author_title}**
-- a point the author's comments add [post:ID]
-**{community_title}**
-- a point the community's comments add [post:ID]
-- Use these two titles exactly as written, in bold.
-- Leave a section out when its comments add nothing.
+Write Markdown in {lang}, with one section per group that adds something, in this order:
+**{titles[0]}**
+- a point the author adds about the sources [post:ID]
+**{titles[1]}**
+- a point commenters make about the sources [post:ID]
+**{titles[2]}**
+- a point the author makes elsewhere [post:ID]
+**{titles[3]}**
+- a point commenters make elsewhere [post:ID]
+- Use these titles exactly as written, in bold; leave a section out when its comments add \
+nothing.
 - Each comment is shown with the [post:ID] of the post it is under; cite that marker after each \
 point.
 - Present the community's points as what commenters say, not as established fact. Invent nothing.
@@ -336,16 +350,15 @@ Reply with a JSON object of this shape:
 {{"synthesis": "..."}}
 with the Markdown as "synthesis", or {{"synthesis": null}} when the comments add nothing to the \
 answer. {JSON_RULE}"""
-    author_lines = [comment_line(c) for c in author[:MAX_COMMENTS]]
-    community_lines = [comment_line(c) for c in community[:MAX_COMMENTS]]
+    groups = []
+    for title, (_, group) in zip(titles, titled, strict=True):
+        lines = [comment_line(c) for c in group[:MAX_COMMENTS]]
+        groups.append(f"{title} ({len(lines)}):\n" + ("\n".join(lines) or "(none)"))
     user = (
         f"Question: {question}\n\n"
         f"The answer:\n\n{clip(answer, ANSWER_CHARS)}\n\n"
-        f"The author's comments ({len(author_lines)}):\n"
-        f"{chr(10).join(author_lines) or '(none)'}\n\n"
-        f"The community's comments ({len(community_lines)}):\n"
-        f"{chr(10).join(community_lines) or '(none)'}\n\n"
-        f"Write in {lang}."
+        + "\n\n".join(groups)
+        + f"\n\nWrite in {lang}."
     )
     return _messages(system, user)
 

@@ -11,7 +11,7 @@ from typing import Literal, Protocol
 from experts_panel.pipeline.types import (
     Answer,
     CommentGroup,
-    CommentItem,
+    CommentSections,
     Post,
     RankedPost,
     Verdict,
@@ -93,9 +93,8 @@ class Model(Protocol):
         question: str,
         language: str,
         answer: str,
-        author: list[CommentItem],
-        community: list[CommentItem],
+        comments: CommentSections,
         usage: Usage,
     ) -> str | None:
-        """What the comments add that the answer lacks: author first, then community."""
+        """What the comments add that the answer lacks, in `comments`' four sections."""
         ...

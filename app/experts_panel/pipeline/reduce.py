@@ -1,8 +1,9 @@
 """Phase 4, reduce: the answer in the expert's voice, current view first, citing [post:ID].
 
-The posts go to the model newest first (ties: HIGH, then MEDIUM, then context), at most
-`MAX_POSTS`. Citations of posts that were not given are removed; cited posts missing from
-`main_sources` are added to it.
+The posts go to the model by role, HIGH, then MEDIUM, then the linked context posts, and
+newest first within each, at most `MAX_POSTS`: when there are too many, context goes first,
+never a post that answers the question. Citations are made canonical and those of posts that
+were not given are removed; cited posts missing from `main_sources` are added to it.
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ MAX_POSTS = 50
 _ROLE_ORDER = {"HIGH": 0, "MEDIUM": 1, "CONTEXT": 2}
 
 
+def order(posts: list[RankedPost]) -> list[RankedPost]:
+    """HIGH, then MEDIUM, then CONTEXT, newest first within each; the first `MAX_POSTS`."""
+    ranked = sorted(posts, key=lambda r: r.post.date, reverse=True)
+    ranked.sort(key=lambda r: _ROLE_ORDER[r.role])  # stable: newest first within a role
+    return ranked[:MAX_POSTS]
+
+
 def rank(run: ExpertRun) -> list[RankedPost]:
     ranked = [RankedPost(run.posts[i], "HIGH") for i in run.ids("HIGH")]
     ranked += [RankedPost(run.posts[i], "MEDIUM") for i in run.complement]
     ranked += [RankedPost(post, "CONTEXT") for post in run.context.values()]
-    ranked.sort(key=lambda r: _ROLE_ORDER[r.role])
-    ranked.sort(key=lambda r: r.post.date, reverse=True)  # stable: roles order equal dates
-    return ranked[:MAX_POSTS]
+    return order(ranked)
 
 
 async def run(run: ExpertRun) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
-        "author_title": "What the author adds in the comments",
-        "community_title": "What the community adds",
+        "sources_author_title": "The author's clarifications on the sources",
+        "sources_community_title": "The community on the sources",
+        "elsewhere_author_title": "The author in other discussions",
+        "elsewhere_community_title": "The community in other discussions",
         "reason_meaning": "close in meaning ({similarity:.2f})",
         "reason_words": "shares the question's words (rank {rank})",
         "reason_weak": "only loosely related",
@@ -29,8 +31,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "model_bad_answer": "the model's answer could not be used",
     },
     "ru": {
-        "author_title": "Что автор добавляет в комментариях",
-        "community_title": "Что добавляет сообщество",
+        "sources_author_title": "Уточнения автора к источникам",
+        "sources_community_title": "Сообщество об источниках",
+        "elsewhere_author_title": "Автор в других обсуждениях",
+        "elsewhere_community_title": "Сообщество в других обсуждениях",
         "reason_meaning": "близко по смыслу ({similarity:.2f})",
         "reason_words": "совпадают слова вопроса (место {rank})",
         "reason_weak": "связь слабая",

@@ -65,6 +65,30 @@ class CommentItem:
     is_channel_author: bool
 
 
+@dataclass(frozen=True)
+class CommentSections:
+    """The comments the synthesis reads, in the order of its four sections: under the answer's
+    sources (the author's clarifications, then the community's), then under other posts (the
+    author's, then the community's)."""
+
+    sources_author: list[CommentItem]
+    sources_community: list[CommentItem]
+    elsewhere_author: list[CommentItem]
+    elsewhere_community: list[CommentItem]
+
+    def titled(self) -> list[tuple[str, list[CommentItem]]]:
+        """(title key in `texts`, comments) for each section, in order."""
+        return [
+            ("sources_author_title", self.sources_author),
+            ("sources_community_title", self.sources_community),
+            ("elsewhere_author_title", self.elsewhere_author),
+            ("elsewhere_community_title", self.elsewhere_community),
+        ]
+
+    def empty(self) -> bool:
+        return not any(comments for _, comments in self.titled())
+
+
 @dataclass
 class CommentGroup:
     """Comments under one post: the author's, the community's, or a drifted discussion."""

@@ -95,7 +95,23 @@ describe('AnswerCard', () => {
     const { rerender } = renderPage(<AnswerCard run={{ ...done, status: 'running', response: undefined }} />);
     expect(card()).toHaveAttribute('aria-busy', 'true');
     expect(card()).toHaveTextContent('Waiting for the answer…');
-    rerender(<AnswerCard run={{ ...done, status: 'failed', response: undefined, error: 'context too long' }} />);
-    expect(within(card()).getByRole('alert')).toHaveTextContent('This expert could not answer:context too long');
+    const failed = { ...done, status: 'failed' as const, response: undefined, error: 'the model API refused the request', errorCode: 'model_refused' };
+    rerender(<AnswerCard run={failed} />);
+    expect(within(card()).getByRole('alert')).toHaveTextContent(
+      'This expert could not answer:The language model refused the request. Tell the administrator: the API key may be wrong.',
+    );
+  });
+
+  it('words a failure by its code in the reader’s language, never in the service’s English', () => {
+    const failed = { ...done, status: 'failed' as const, response: undefined, error: 'the model API did not answer; try again later', errorCode: 'model_unavailable' };
+    renderPage(<AnswerCard run={failed} />, { lang: 'ru' });
+    const alert = within(card()).getByRole('alert');
+    expect(alert).toHaveTextContent('Этот эксперт не смог ответить:Языковая модель не отвечает. Повторите через несколько минут.');
+    expect(alert).not.toHaveTextContent('model API');
+  });
+
+  it('says something went wrong, with what to do, for a code it does not know', () => {
+    renderPage(<AnswerCard run={{ ...done, status: 'failed', response: undefined, error: 'x', errorCode: 'brand_new' }} />, { lang: 'ru' });
+    expect(within(card()).getByRole('alert')).toHaveTextContent('Что-то пошло не так. Повторите позже.');
   });
 });

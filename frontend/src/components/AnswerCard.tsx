@@ -4,6 +4,7 @@
 
 import { memo } from 'react';
 import { useStrings } from '../lib/i18n';
+import { describe, problemOf } from '../lib/problems';
 import type { ExpertRun } from '../lib/queryState';
 import type { CommentGroup, ExpertResponse } from '../lib/types';
 import { CitationButton } from './CitationButton';
@@ -47,7 +48,9 @@ export const AnswerCard = memo(function AnswerCard({ run, channelUrl }: Props) {
             <span aria-hidden="true">✕ </span>
             {t.expertFailed}
           </p>
-          <p className={styles.failureText}>{run.error}</p>
+          <p className={styles.failureText} data-error-code={run.errorCode ?? ''}>
+            {describe(t, problemOf(run.errorCode))}
+          </p>
         </div>
       ) : run.status === 'stopped' ? (
         <p className={styles.placeholderText}>{t.stoppedBeforeAnswer}</p>
@@ -105,7 +108,7 @@ function Answer({ response }: { response: ExpertResponse }) {
           ))}
         </ul>
       )}
-      <Markdown expertId={response.expert_id} className={styles.answer}>
+      <Markdown expertId={response.expert_id} className={styles.answer} part="answer">
         {response.answer}
       </Markdown>
       {response.main_sources.length > 0 && (
@@ -119,7 +122,9 @@ function Answer({ response }: { response: ExpertResponse }) {
       {response.comment_groups_synthesis && (
         <section className={styles.insights} aria-label={t.insightsHeading}>
           <h4 className={styles.sectionTitle}>{t.insightsHeading}</h4>
-          <Markdown expertId={response.expert_id}>{response.comment_groups_synthesis}</Markdown>
+          <Markdown expertId={response.expert_id} part="synthesis">
+            {response.comment_groups_synthesis}
+          </Markdown>
         </section>
       )}
       {groups.length > 0 && (

@@ -13,6 +13,8 @@ interface Props {
   /** The expert whose posts the citations name. */
   expertId: string;
   className?: string;
+  /** What the text is (`answer`, `synthesis`), as `data-markdown` for tests and styles. */
+  part?: string;
 }
 
 const REMARK_PLUGINS = [remarkCitations];
@@ -54,9 +56,9 @@ function H5({ children }: { children?: ReactNode }) {
 
 const COMPONENTS: Components = { a: Link, img: Image, h1: H4, h2: H4, h3: H5, h4: H5, h5: H5, h6: H5 };
 
-export const Markdown = memo(function Markdown({ children, expertId, className }: Props) {
+export const Markdown = memo(function Markdown({ children, expertId, className, part }: Props) {
   return (
-    <div className={[styles.markdown, className].filter(Boolean).join(' ')}>
+    <div className={[styles.markdown, className].filter(Boolean).join(' ')} data-markdown={part}>
       <ExpertOfText.Provider value={expertId}>
         <ReactMarkdown remarkPlugins={REMARK_PLUGINS} components={COMPONENTS}>
           {children}

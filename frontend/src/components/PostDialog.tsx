@@ -7,6 +7,7 @@ import { createPortal } from 'react-dom';
 import { ApiError, fetchPost, isAbort } from '../lib/api';
 import { formatDateTime } from '../lib/format';
 import { useStrings } from '../lib/i18n';
+import { describe, problemOfError } from '../lib/problems';
 import type { Post, PostComment } from '../lib/types';
 import { CitationButton } from './CitationButton';
 import { Comment } from './Comment';
@@ -115,9 +116,7 @@ export function PostDialog({ expertId, postId, expertName, onClose, load = fetch
             <p>
               {loaded.error instanceof ApiError && loaded.error.kind === 'not_found'
                 ? t.postMissing
-                : loaded.error instanceof ApiError && loaded.error.kind === 'unreachable'
-                  ? t.unreachable
-                  : `${t.httpError(loaded.error instanceof ApiError ? loaded.error.status : null)} ${loaded.error.message}`}
+                : describe(t, problemOfError(loaded.error))}
             </p>
             {!(loaded.error instanceof ApiError && loaded.error.kind === 'not_found') && (
               <button type="button" className={styles.retry} onClick={() => setAttempt((n) => n + 1)}>

@@ -13,7 +13,8 @@ const runs: ExpertRun[] = [
     phase: 'map',
     phases: ['map'],
     facts: {},
-    error: 'HTTP 400: context too long',
+    error: 'the model API refused the request',
+    errorCode: 'model_refused',
   },
   {
     id: 'product_notes',
@@ -54,7 +55,8 @@ describe('ProgressList', () => {
     expect(failed).toHaveAttribute('data-status', 'failed');
     expect(within(failed).getByText('Failed')).toBeInTheDocument();
     expect(failed).toHaveTextContent('Failed at “Selecting posts”');
-    expect(failed).toHaveTextContent('HTTP 400: context too long');
+    expect(failed).toHaveTextContent('The language model refused the request.');
+    expect(failed).not.toHaveTextContent('model API');
     const done = row('Самохост и эксплуатация');
     expect(within(done).getByText('Answered')).toBeInTheDocument();
     expect(done).toHaveTextContent('Answered in 3.1 s');

@@ -2,6 +2,7 @@
 // mark when it failed while the others go on. Rows keep their height as they change.
 
 import { useStrings, type Strings } from '../lib/i18n';
+import { problemOf } from '../lib/problems';
 import type { ExpertRun, Facts } from '../lib/queryState';
 import { PHASES, type Phase } from '../lib/types';
 import styles from './ProgressList.module.css';
@@ -94,7 +95,7 @@ export function ProgressList({ experts }: Props) {
             <p className={styles.phase}>{phaseLine(t, run, index)}</p>
             <p className={styles.detail}>
               {run.status === 'failed' ? (
-                <span className={styles.failure}>{run.error || t.status.failed}</span>
+                <span className={styles.failure}>{t.problems[problemOf(run.errorCode)][0]}</span>
               ) : (
                 facts.join(' · ')
               )}

@@ -36,7 +36,7 @@ describe('QuestionForm', () => {
     expect(box).toHaveAttribute('maxlength', '1000');
   });
 
-  it('asks all experts by default, and only the chosen ones otherwise', async () => {
+  it('asks all experts, with comment groups, by default; only what is chosen otherwise', async () => {
     const { onAsk } = setup();
     const boxes = screen.getAllByRole('checkbox', { name: /posts/ });
     expect(boxes).toHaveLength(2);
@@ -47,12 +47,12 @@ describe('QuestionForm', () => {
       query: 'How to back up?',
       expert_filter: null,
       include_comments: true,
-      include_comment_groups: false,
+      include_comment_groups: true,
     });
     await userEvent.click(screen.getByRole('checkbox', { name: /Архитектор ИИ/ }));
     await userEvent.click(screen.getByRole('checkbox', { name: /comment groups/ }));
     await userEvent.click(screen.getByRole('button', { name: 'Ask' }));
-    expect(onAsk).toHaveBeenLastCalledWith(expect.objectContaining({ expert_filter: ['selfhost_ops'], include_comment_groups: true }));
+    expect(onAsk).toHaveBeenLastCalledWith(expect.objectContaining({ expert_filter: ['selfhost_ops'], include_comment_groups: false }));
   });
 
   it('sends a too-short question anyway: the server decides', async () => {

@@ -49,7 +49,9 @@ export function QuestionForm({
   const ids = useId();
   const [question, setQuestion] = useState('');
   const [unchecked, setUnchecked] = useState<Set<string>>(() => new Set());
-  const [includeGroups, setIncludeGroups] = useState(false);
+  // Asked for unless the reader opts out: the drifted discussions often hold the answer's
+  // missing half.
+  const [includeGroups, setIncludeGroups] = useState(true);
   const askButton = useRef<HTMLButtonElement>(null);
   const cancelButton = useRef<HTMLButtonElement>(null);
   const wasRunning = useRef(running);

@@ -67,6 +67,14 @@ describe('streamQuery', () => {
     expect(error).toMatchObject({ kind: 'validation', status: 422, fields: [{ field: 'query', message: 'String should have at least 3 characters' }] });
   });
 
+  it('keeps the service’s error code, and tells a busy service from a missing one', async () => {
+    vi.stubGlobal('fetch', vi.fn().mockResolvedValue(jsonResponse({ detail: 'the database is busy', code: 'database_busy' }, 503)));
+    await expect(streamQuery({ query: 'abc' }, { onEvent: () => undefined })).rejects.toMatchObject({ kind: 'http', status: 503, code: 'database_busy' });
+    // A proxy's 502 in front of a stopped service carries no code: the service is not there.
+    vi.stubGlobal('fetch', vi.fn().mockResolvedValue(new Response('<html>Bad Gateway</html>', { status: 502 })));
+    await expect(streamQuery({ query: 'abc' }, { onEvent: () => undefined })).rejects.toMatchObject({ kind: 'unreachable', code: null });
+  });
+
   it('says unreachable when fetch itself fails', async () => {
     vi.stubGlobal('fetch', vi.fn().mockRejectedValue(new TypeError('Failed to fetch')));
     await expect(streamQuery({ query: 'abc' }, { onEvent: () => undefined })).rejects.toMatchObject({ kind: 'unreachable' });

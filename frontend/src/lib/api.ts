@@ -22,13 +22,22 @@ export class ApiError extends Error {
   readonly kind: ApiErrorKind;
   readonly status: number | null;
   readonly fields: FieldError[];
+  /** The service's error code (docs/errors.md) when its answer carried one. */
+  readonly code: string | null;
 
-  constructor(kind: ApiErrorKind, message: string, status: number | null = null, fields: FieldError[] = []) {
+  constructor(
+    kind: ApiErrorKind,
+    message: string,
+    status: number | null = null,
+    fields: FieldError[] = [],
+    code: string | null = null,
+  ) {
     super(message);
     this.name = 'ApiError';
     this.kind = kind;
     this.status = status;
     this.fields = fields;
+    this.code = code;
   }
 }
 
@@ -68,17 +77,26 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
+/** The `code` of the service's error body, `{"detail": ..., "code": ...}`. */
+export function errorCode(body: unknown): string | null {
+  if (typeof body !== 'object' || body === null || !('code' in body)) return null;
+  const code = (body as { code: unknown }).code;
+  return typeof code === 'string' ? code : null;
+}
+
 async function failure(response: Response): Promise<ApiError> {
   const body = await readJson(response);
   const fields = fieldErrors(body);
+  const code = errorCode(body);
   const summary = fields.map((f) => f.message).join('; ') || response.statusText || `HTTP ${response.status}`;
-  if (response.status === 422) return new ApiError('validation', summary, 422, fields);
-  if (response.status === 404) return new ApiError('not_found', summary, 404, fields);
-  // A proxy in front of a stopped service answers 502-504: the service is not there.
-  if ([502, 503, 504].includes(response.status) && fields.length === 0) {
+  if (response.status === 422) return new ApiError('validation', summary, 422, fields, code);
+  if (response.status === 404) return new ApiError('not_found', summary, 404, fields, code);
+  // A proxy in front of a stopped service answers 502-504 without the service's code: the
+  // service is not there.
+  if ([502, 503, 504].includes(response.status) && code === null) {
     return new ApiError('unreachable', summary, response.status);
   }
-  return new ApiError('http', summary, response.status, fields);
+  return new ApiError('http', summary, response.status, fields, code);
 }
 
 async function send(path: string, init: RequestInit): Promise<Response> {

@@ -1,5 +1,6 @@
 // `[post:ID]` citations: the answers cite the expert's posts by their Telegram message id.
-// The same pattern as the service's (app/experts_panel/pipeline/citations.py).
+// The service rewrites every form a model writes into this canonical one before an answer
+// leaves it (app/experts_panel/pipeline/citations.py), so this is the only form met here.
 
 const CITATION = /\[post:\s*(\d+)\s*\]/g;
 

@@ -3,6 +3,7 @@
 // browser's.
 
 import { createContext, useContext } from 'react';
+import type { Problem } from './problems';
 import type { Confidence, Phase } from './types';
 
 export type Lang = 'ru' | 'en';
@@ -81,25 +82,93 @@ function build(lang: Lang) {
     cancel: ru ? 'Отменить' : 'Cancel',
     retry: ru ? 'Повторить' : 'Retry',
     serverRefused: ru ? 'Сервер не принял запрос:' : 'The server refused it:',
-    unreachable: ru
-      ? 'Сервер недоступен. Проверьте, что сервис запущен, и попробуйте снова.'
-      : 'The server cannot be reached. Check that the service is running, then try again.',
-    httpError: (status: number | null) =>
-      ru ? `Сервер ответил ошибкой${status ? ` (HTTP ${status})` : ''}.` : `The server answered with an error${status ? ` (HTTP ${status})` : ''}.`,
-    protocolError: ru ? 'Сервер ответил не так, как ожидалось.' : 'The server’s answer was not what was expected.',
-    broken: ru
-      ? 'Соединение оборвалось до конца ответа. То, что успело прийти, сохранено ниже.'
-      : 'The connection broke before the answer was complete. What arrived is kept below.',
-    queryFailed: ru ? 'Запрос не выполнен:' : 'The query failed:',
     cancelled: ru ? 'Отменено: сервер прекратил работу над вопросом.' : 'Cancelled: the server stopped working on the question.',
-    running: (count: number) =>
-      ru
-        ? `Спрашиваем ${n(count, { one: '# эксперта', few: '# экспертов', many: '# экспертов', other: '# эксперта' })}…`
-        : `Asking ${n(count, { one: '# expert', other: '# experts' })}…`,
     done: (answered: number, total: number, ms: number) =>
       ru
         ? `Готово за ${seconds(lang, ms)}: ответили ${answered} из ${total}.`
         : `Done in ${seconds(lang, ms)}: ${answered} of ${total} answered.`,
+    /** While the panel works, in one short line (it stays on screen on a phone): how many
+     *  have answered so far, and for how long it has run. */
+    runningSummary: (answered: number, total: number, elapsedMs: number) =>
+      ru
+        ? `Эксперты отвечают: ${answered} из ${total} · ${Math.floor(elapsedMs / 1000)} с`
+        : `Experts answering: ${answered} of ${total} · ${Math.floor(elapsedMs / 1000)} s`,
+    /** Why the experts that did not answer did not, e.g. "2 — the model API is not answering". */
+    notAnswered: (count: number) =>
+      ru
+        ? `Не ${count === 1 ? 'ответил' : 'ответили'} ${n(count, { one: '# эксперт', few: '# эксперта', many: '# экспертов', other: '# эксперта' })}:`
+        : `${n(count, { one: '# expert', other: '# experts' })} did not answer:`,
+    noneAnswered: (total: number) =>
+      ru
+        ? `Ни один из ${n(total, { one: '# эксперта', other: '# экспертов' })} не ответил:`
+        : `None of the ${n(total, { one: '# expert', other: '# experts' })} answered:`,
+    stoppedCount: ru ? 'остановлен до ответа' : 'stopped before answering',
+    problems: {
+      invalid_request: [
+        ru ? 'Запрос не прошёл проверку.' : 'The request was not accepted.',
+        ru ? 'Исправьте отмеченные поля и спросите снова.' : 'Correct the marked fields and ask again.',
+      ],
+      not_found: [
+        ru ? 'Такого эксперта или поста нет.' : 'There is no such expert or post.',
+        ru ? 'Обновите страницу: список экспертов мог измениться.' : 'Reload the page: the list of experts may have changed.',
+      ],
+      method_not_allowed: [
+        ru ? 'Сервер не принимает такой запрос.' : 'The server does not take this request.',
+        ru ? 'Обновите страницу; если не поможет, сообщите администратору.' : 'Reload the page; if that does not help, tell the administrator.',
+      ],
+      http_error: [
+        ru ? 'Сервер не смог обработать запрос.' : 'The server could not serve the request.',
+        ru ? 'Повторите; если ошибка останется, сообщите администратору.' : 'Try again; if it persists, tell the administrator.',
+      ],
+      request_too_large: [
+        ru ? 'Запрос слишком большой.' : 'The request is too large.',
+        ru ? 'Сократите вопрос и спросите снова.' : 'Shorten the question and ask again.',
+      ],
+      request_timeout: [
+        ru ? 'Запрос не дошёл до сервера вовремя.' : 'The request did not reach the server in time.',
+        ru ? 'Проверьте соединение и повторите.' : 'Check the connection and try again.',
+      ],
+      internal: [
+        ru ? 'Внутренняя ошибка сервиса.' : 'The service failed.',
+        ru ? 'Повторите позже; подробности — в журнале сервиса.' : 'Try again later; the service’s log has the details.',
+      ],
+      database_busy: [
+        ru ? 'База данных занята.' : 'The database is busy.',
+        ru ? 'Подождите немного и повторите.' : 'Wait a moment and try again.',
+      ],
+      query_timeout: [
+        ru ? 'Ответ готовился слишком долго и был остановлен.' : 'The answer took too long and was stopped.',
+        ru ? 'Повторите или выберите меньше экспертов.' : 'Try again, or choose fewer experts.',
+      ],
+      model_unavailable: [
+        ru ? 'Языковая модель не отвечает.' : 'The language model is not answering.',
+        ru ? 'Повторите через несколько минут.' : 'Try again in a few minutes.',
+      ],
+      model_refused: [
+        ru ? 'Языковая модель отклонила запрос.' : 'The language model refused the request.',
+        ru ? 'Сообщите администратору: возможно, неверен ключ API.' : 'Tell the administrator: the API key may be wrong.',
+      ],
+      model_bad_answer: [
+        ru ? 'Языковая модель ответила в непригодном виде.' : 'The language model’s answer could not be used.',
+        ru ? 'Повторите: обычно со второго раза получается.' : 'Try again: it usually works the second time.',
+      ],
+      unreachable: [
+        ru ? 'Сервер недоступен.' : 'The server cannot be reached.',
+        ru ? 'Проверьте, что сервис запущен, и попробуйте снова.' : 'Check that the service is running, then try again.',
+      ],
+      broken: [
+        ru ? 'Соединение оборвалось до конца ответа.' : 'The connection broke before the answer was complete.',
+        ru ? 'То, что успело прийти, сохранено ниже; повторите.' : 'What arrived is kept below; try again.',
+      ],
+      protocol: [
+        ru ? 'Сервер ответил не так, как ожидалось.' : 'The server’s answer was not what was expected.',
+        ru ? 'Обновите страницу и повторите.' : 'Reload the page and try again.',
+      ],
+      unknown: [
+        ru ? 'Что-то пошло не так.' : 'Something went wrong.',
+        ru ? 'Повторите позже.' : 'Try again later.',
+      ],
+    } satisfies Record<Problem, [string, string]>,
     progressHeading: ru ? 'Ход работы' : 'Progress',
     answersHeading: ru ? 'Ответы' : 'Answers',
     emptyState: ru

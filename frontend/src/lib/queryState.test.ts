@@ -52,6 +52,28 @@ describe('queryReducer', () => {
     expect(state.experts[1]!.response).toBe(answer);
   });
 
+  it('keeps each failure’s code, from the events and from the final response', () => {
+    const state = run(
+      { ...begin, at: 1000 },
+      ev('expert_error', null, { expert_id: 'ai_architect', error: 'the model API did not answer', code: 'model_unavailable' }),
+      ev('complete', null, {
+        response: { expert_responses: [], errors: [{ expert_id: 'selfhost_ops', error: 'the service failed', code: 'internal' }], total_processing_time_ms: 10 },
+      }),
+    );
+    expect(state.startedAt).toBe(1000);
+    expect(state.experts.map((e) => [e.status, e.errorCode])).toEqual([
+      ['failed', 'model_unavailable'],
+      ['failed', 'internal'],
+    ]);
+  });
+
+  it('keeps the code of a query that failed whole', () => {
+    const state = run(begin, ev('error', null, { code: 'query_timeout', request_id: 'r1' }, 'the query took too long'));
+    expect(state).toMatchObject({ status: 'failed', errorKind: 'server', errorCode: 'query_timeout' });
+    const refused = run(begin, { type: 'failed', kind: 'http', message: 'busy', status: 503, code: 'database_busy' });
+    expect(refused.errorCode).toBe('database_busy');
+  });
+
   it('keeps what arrived when the stream breaks, and stops the rest', () => {
     const state = run(
       begin,

@@ -35,7 +35,10 @@ export interface ExpertRun {
   /** Phases entered, in order. */
   phases: string[];
   facts: Facts;
+  /** The service's line on why it failed (for the record; the UI words `errorCode`). */
   error?: string;
+  /** The service's error code (docs/errors.md). */
+  errorCode?: string;
   response?: ExpertResponse;
 }
 
@@ -48,18 +51,22 @@ export interface QueryState {
   model?: string;
   requestId?: string;
   totalMs?: number;
+  /** When the query was asked (ms since the epoch), for the running time. */
+  startedAt?: number;
   /** Why the query failed or broke, in the server's words when it gave any. */
   message?: string;
   errorKind?: ApiErrorKind | 'server';
   errorStatus?: number | null;
+  /** The service's error code (docs/errors.md), when it gave one. */
+  errorCode?: string;
 }
 
 export type QueryAction =
-  | { type: 'begin'; request: QueryRequest; experts: Array<{ id: string; name: string }> }
+  | { type: 'begin'; request: QueryRequest; experts: Array<{ id: string; name: string }>; at?: number }
   | { type: 'event'; event: ProgressEvent }
   | { type: 'cancelled' }
   | { type: 'broken'; message: string }
-  | { type: 'failed'; kind: ApiErrorKind; message: string; status: number | null }
+  | { type: 'failed'; kind: ApiErrorKind; message: string; status: number | null; code?: string | null }
   | { type: 'restore'; state: QueryState }
   | { type: 'reset' };
 
@@ -167,6 +174,7 @@ function onEvent(state: QueryState, event: ProgressEvent): QueryState {
         ...run,
         status: 'failed',
         error: typeof data.error === 'string' && data.error ? data.error : event.message,
+        errorCode: typeof data.code === 'string' ? data.code : undefined,
       }));
     case 'error':
       return {
@@ -174,6 +182,7 @@ function onEvent(state: QueryState, event: ProgressEvent): QueryState {
         status: 'failed',
         errorKind: 'server',
         message: event.message,
+        errorCode: typeof data.code === 'string' ? data.code : undefined,
         experts: stopRemaining(state.experts),
       };
     case 'complete': {
@@ -185,7 +194,9 @@ function onEvent(state: QueryState, event: ProgressEvent): QueryState {
       for (const failure of result?.errors ?? []) {
         if (!failure.expert_id) continue;
         next = update(next, failure.expert_id, (run) =>
-          run.status === 'failed' ? run : { ...run, status: 'failed', error: failure.error ?? '' },
+          run.status === 'failed'
+            ? run
+            : { ...run, status: 'failed', error: failure.error ?? '', errorCode: failure.code ?? undefined },
         );
       }
       return {
@@ -207,6 +218,7 @@ export function queryReducer(state: QueryState, action: QueryAction): QueryState
         status: 'running',
         request: action.request,
         experts: action.experts.map((e) => newRun(e.id, e.name)),
+        startedAt: action.at,
       };
     case 'event':
       // Events after the end (a late one, racing a cancel) change nothing.
@@ -233,6 +245,7 @@ export function queryReducer(state: QueryState, action: QueryAction): QueryState
         errorKind: action.kind,
         errorStatus: action.status,
         message: action.message,
+        errorCode: action.code ?? undefined,
         experts: started ? stopRemaining(state.experts) : [],
       };
     }

@@ -25,7 +25,7 @@ export function useQuery(stream: typeof streamQuery = streamQuery): QueryRunner 
       const controller = new AbortController();
       current.current = controller;
       const previous = latest.current;
-      dispatch({ type: 'begin', request, experts });
+      dispatch({ type: 'begin', request, experts, at: Date.now() });
       try {
         await stream(request, {
           signal: controller.signal,
@@ -48,7 +48,8 @@ export function useQuery(stream: typeof streamQuery = streamQuery): QueryRunner 
         }
         const kind = error instanceof ApiError ? error.kind : 'protocol';
         const status = error instanceof ApiError ? error.status : null;
-        dispatch({ type: 'failed', kind, status, message: error instanceof Error ? error.message : String(error) });
+        const code = error instanceof ApiError ? error.code : null;
+        dispatch({ type: 'failed', kind, status, code, message: error instanceof Error ? error.message : String(error) });
         return [];
       } finally {
         if (current.current === controller) current.current = null;

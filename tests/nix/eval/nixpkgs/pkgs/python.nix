@@ -108,7 +108,10 @@ let
     httpx = "0.28.1";
     httpx-sse = "0.4.3";
     hypercorn = "0.18.0";
+    # In nixpkgs (rich depends on the one, hypothesis is a common test input); versions not read.
+    hypothesis = "not-read";
     ijson = "3.5.1";
+    markdown-it-py = "not-read";
     numpy = "2.4.2";
     orjson = "3.11.9";
     psutil = "7.1.3";
