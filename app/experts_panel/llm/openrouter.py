@@ -19,8 +19,8 @@ from pydantic import BaseModel, BeforeValidator, StringConstraints, model_valida
 from experts_panel.llm import prompts
 from experts_panel.llm.openai_client import OpenAICompatibleClient
 from experts_panel.llm.types import ChatMessage
-from experts_panel.pipeline.model import ModelError, Usage
 from experts_panel.pipeline.citations import cited_ids
+from experts_panel.pipeline.model import ModelError, Usage
 from experts_panel.pipeline.texts import text
 from experts_panel.pipeline.types import (
     Answer,
