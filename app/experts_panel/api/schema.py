@@ -1,0 +1,60 @@
+"""The served OpenAPI schema, with the query's event models among its components.
+
+The events travel inside `text/event-stream`, where OpenAPI has no place for a body's
+schema; FastAPI alone would leave them out, and the front end could only guess them. Here
+each event model, and their union `ProgressEvent` (told apart by `event_type`), become
+components, and the stream's media type refers to the union. The front end's types are
+generated from this schema (`scripts/api-types`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic.json_schema import models_json_schema
+
+from experts_panel.pipeline.contract import EVENT_MODELS
+
+REF = "#/components/schemas/{model}"
+PROGRESS_EVENT_REF = REF.format(model="ProgressEvent")
+
+
+def event_schemas() -> dict[str, dict[str, Any]]:
+    """The event models and what they refer to, as OpenAPI components."""
+    _, top = models_json_schema([(m, "serialization") for m in EVENT_MODELS], ref_template=REF)
+    schemas: dict[str, dict[str, Any]] = top["$defs"]
+    mapping = {
+        m.model_fields["event_type"].default: REF.format(model=m.__name__) for m in EVENT_MODELS
+    }
+    schemas["ProgressEvent"] = {
+        "title": "ProgressEvent",
+        "description": "One event of the query's stream: one `data:` line of text/event-stream.",
+        "oneOf": [{"$ref": ref} for ref in mapping.values()],
+        "discriminator": {"propertyName": "event_type", "mapping": mapping},
+    }
+    return schemas
+
+
+def add_events(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` (FastAPI's of the routes) with the event components added."""
+    components: dict[str, Any] = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name, definition in event_schemas().items():
+        # A model both describe (the answer inside `complete`) must come out the same.
+        if name in components and components[name] != definition:
+            raise RuntimeError(f"the event models and the routes describe {name} differently")
+        components[name] = definition
+    schema["components"]["schemas"] = dict(sorted(components.items()))
+    return schema
+
+
+def install(app: FastAPI) -> None:
+    """Serve FastAPI's schema with the events added, built once, at the app's OpenAPI URL."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            # FastAPI's own method builds the routes' schema and keeps it in `openapi_schema`.
+            app.openapi_schema = add_events(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend
