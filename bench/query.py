@@ -1409,7 +1409,7 @@ def run_config(
 def bench_openrouter(
     corpus: Corpus, database: Path, folder: Path, latency_s: float, queries: int, full_queries: int
 ) -> None:
-    from tests.app.fake_openai import FakeOpenAI
+    from tests.support.fake_openai import FakeOpenAI
 
     planted = corpus.planted
     posts = corpus.manifest["parameters"]["spec"]["posts"]

@@ -14,9 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from .conftest import cli_env
-from .exports import at, chat, message, write
-from .hostile import fifo, nested, raw_channel, raw_message, run_capped, start_capped
+from tests.support.exports import at, chat, message, write
+from tests.support.hostile import fifo, nested, raw_channel, raw_message, run_capped, start_capped
+from tests.support.server import cli_env
 
 MIB = 1 << 20
 

@@ -26,3 +26,15 @@ def copy(source: Path, folder: Path) -> Path:
     target = folder / "demo.db"
     shutil.copyfile(source, target)
     return target
+
+
+def demo_counts(db: Path) -> dict[str, tuple[int, int]]:
+    conn = sqlite3.connect(db)
+    try:
+        rows = conn.execute(
+            "SELECT e.id, (SELECT count(*) FROM posts p WHERE p.expert_id = e.id), "
+            "(SELECT count(*) FROM comments c WHERE c.expert_id = e.id) FROM experts e"
+        ).fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+    finally:
+        conn.close()
