@@ -9,6 +9,8 @@ generated from this schema (`scripts/api-types`).
 
 from __future__ import annotations
 
+import json
+import sys
 from typing import Any
 
 from fastapi import FastAPI
@@ -58,3 +60,45 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to extend
+
+
+def served_schema() -> dict[str, Any]:
+    """The schema the app serves, built without a database or a server."""
+    # Imported here: the app imports this module to install the schema.
+    from experts_panel.api.app import create_app
+    from experts_panel.settings import load_settings
+
+    # No database is opened: the lifespan, which would open it, never starts.
+    app = create_app(load_settings({"DATABASE_URL": "sqlite+aiosqlite:///unused.db"}))
+    return app.openapi()
+
+
+def stream_schemas(schema: dict[str, Any]) -> dict[str, Any]:
+    """The components an event of the stream is made of: `ProgressEvent` and all it refers to,
+    for the front end's check of each event as it arrives."""
+    components: dict[str, Any] = schema["components"]["schemas"]
+    wanted, todo = {}, ["ProgressEvent"]
+    while todo:
+        name = todo.pop()
+        if name in wanted:
+            continue
+        wanted[name] = components[name]
+        todo += _refs(components[name])
+    return dict(sorted(wanted.items()))
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"].rsplit("/", 1)[1]] if isinstance(node.get("$ref"), str) else []
+        return found + [r for value in node.values() for r in _refs(value)]
+    if isinstance(node, list):
+        return [r for value in node for r in _refs(value)]
+    return []
+
+
+if __name__ == "__main__":
+    # `python -m experts_panel.api.schema [--stream]`: what scripts/api-types generates the
+    # front end's types from, and (--stream) the schemas its check of each event reads.
+    served = served_schema()
+    document = stream_schemas(served) if sys.argv[1:] == ["--stream"] else served
+    print(json.dumps(document, indent=2, ensure_ascii=False))

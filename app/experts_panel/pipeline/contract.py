@@ -83,7 +83,14 @@ class QueryRequest(BaseModel):
         return list(dict.fromkeys(value))
 
 
+# The answer's models always carry every field, defaults included: the schema says they are
+# required, so that the types generated from it need no checks for absent ones.
+_ANSWER = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
 class UsageOut(BaseModel):
+    model_config = _ANSWER
+
     model_calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -100,6 +107,8 @@ class CommentOut(BaseModel):
 
 
 class CommentGroupOut(BaseModel):
+    model_config = _ANSWER
+
     post_telegram_message_id: int
     kind: Literal["author", "community", "drift"]
     comments: list[CommentOut]
@@ -131,6 +140,8 @@ class ExpertFailure(BaseModel):
 
 
 class MultiExpertQueryResponse(BaseModel):
+    model_config = _ANSWER
+
     query: str
     expert_responses: list[ExpertResponse]
     total_processing_time_ms: int
