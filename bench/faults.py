@@ -35,9 +35,12 @@ from typing import Any
 
 import httpx
 import psutil
-from query import BenchError, Server, ask, log, row, section, serving, verdict
+from querybench.clients import ask
+from querybench.processes import BenchError, Server, serving
+from querybench.report import log, row, section, verdict
 
-# `query` put the checkout on the path: the fake server and the demo database live with the tests.
+# `querybench` put the checkout on the path: the fake server and the demo database live with
+# the tests.
 from tests.support import demo_db
 from tests.support.fake_openai import PHASE_MODELS, FakeOpenAI, phase_answer
 from tests.support.hang_ups import CUT_POINTS, read_then_hang_up

@@ -30,9 +30,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from query import cli_path, database_env, log, serving
+from querybench.processes import cli_path, database_env, serving
+from querybench.report import log
 
-# `query` put the checkout on the path: the fake server, the demo database, the export
+# `querybench` put the checkout on the path: the fake server, the demo database, the export
 # builder and the stream readers live with the tests.
 from tests.support import demo_db
 from tests.support.exports import large_channel
