@@ -34,7 +34,6 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,21 +42,11 @@ from querybench.corpus_cache import copy_database, load_corpus
 from querybench.embedded import bench_embedded
 from querybench.openrouter import bench_openrouter
 from querybench.plan import DEFAULT_CACHE
-from querybench.processes import BenchError, serving
-from querybench.report import log, report_corpus, report_index
+from querybench.processes import serving
+from querybench.report import report_corpus, report_index, section
 from querybench.streams import bench_streams
 
 # --- main ---
-
-
-def section(title: str, measure: Callable[[], None]) -> None:
-    """A numbered part of the report; one that cannot be measured says why, the rest go on."""
-    print(f"\n{title}")
-    log(title)
-    try:
-        measure()
-    except BenchError as exc:
-        print(f"  NOT MEASURED: {exc}")
 
 
 def main() -> None:

@@ -234,16 +234,7 @@ async def test_an_expert_that_fails_sends_expert_error_and_the_rest_complete(
     demo_source: Path, tmp_path: Path
 ) -> None:
     database = demo_db.copy(demo_source, tmp_path)
-    conn = sqlite3.connect(database)
-    # A corrupt index row (a vector of the wrong size) breaks this expert's retrieval.
-    conn.execute(
-        "UPDATE post_embeddings SET dimensions = 7, vector = x'00' "
-        "WHERE expert_id = 'product_notes' AND post_id = (SELECT min(post_id) "
-        "FROM post_embeddings WHERE expert_id = 'product_notes' AND dimensions > 0)"
-    )
-    conn.execute("UPDATE search_generation SET generation = generation + 1")
-    conn.commit()
-    conn.close()
+    demo_db.break_retrieval(database, "product_notes")
     async for client in _client(_app(database)):
         events = events_of(await ask(client))
     assert [exact_event(e) for e in events][-1] == "complete"

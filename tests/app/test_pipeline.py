@@ -25,6 +25,7 @@ from experts_panel.pipeline.runner import PHASES, Services, run_query
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
 from experts_panel.settings import load_settings
+from tests.support import demo_db
 
 EMBEDDER = UniversalSentenceEncoder()
 
@@ -167,16 +168,7 @@ async def test_comment_groups_and_synthesis_in_the_question_language(services: S
 async def test_one_broken_expert_does_not_stop_the_others(
     services: Services, demo_path: Path
 ) -> None:
-    conn = sqlite3.connect(demo_path)
-    # A corrupt index row (a vector of the wrong size) breaks this expert's retrieval.
-    conn.execute(
-        "UPDATE post_embeddings SET dimensions = 7, vector = x'00' "
-        "WHERE expert_id = 'product_notes' AND post_id = (SELECT min(post_id) "
-        "FROM post_embeddings WHERE expert_id = 'product_notes' AND dimensions > 0)"
-    )
-    conn.execute("UPDATE search_generation SET generation = generation + 1")
-    conn.commit()
-    conn.close()
+    demo_db.break_retrieval(demo_path, "product_notes")
     result, events = await ask(services, query="Как делать бэкапы SQLite?")
     failed = [e for e in events if isinstance(e, ExpertErrorEvent)]
     assert [e.data.expert_id for e in failed] == ["product_notes"]

@@ -38,3 +38,19 @@ def demo_counts(db: Path) -> dict[str, tuple[int, int]]:
         return {r[0]: (r[1], r[2]) for r in rows}
     finally:
         conn.close()
+
+
+def break_retrieval(path: Path, expert_id: str) -> None:
+    """A corrupt index row (a vector of the wrong size): the expert's retrieval fails."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(
+            "UPDATE post_embeddings SET dimensions = 7, vector = x'00' "
+            "WHERE expert_id = ? AND post_id = (SELECT min(post_id) "
+            "FROM post_embeddings WHERE expert_id = ? AND dimensions > 0)",
+            (expert_id, expert_id),
+        )
+        conn.execute("UPDATE search_generation SET generation = generation + 1")
+        conn.commit()
+    finally:
+        conn.close()

@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from experts_panel.experts import SLUG
+from experts_panel.pipeline.types import PhaseName
 from experts_panel.public_errors import ErrorCode
 
 EventType = Literal[
@@ -29,18 +30,6 @@ EventType = Literal[
 ]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 
-# The phases every expert goes through, in order (docs/pipeline.md); the runner lists them too.
-PhaseName = Literal[
-    "map",
-    "medium_scoring",
-    "resolve",
-    "reduce",
-    "language_validation",
-    "comment_groups",
-    "comment_synthesis",
-    "assembly",
-]
-PHASE_NAMES: tuple[str, ...] = PhaseName.__args__  # type: ignore[attr-defined]
 Confidence = Literal["HIGH", "MEDIUM", "LOW"]
 
 

@@ -10,7 +10,6 @@ from experts_panel.db.database import Database
 from experts_panel.experts import Expert
 from experts_panel.logs import get_logger
 from experts_panel.pipeline.contract import (
-    PhaseName,
     PhaseProgressEvent,
     ProgressData,
     ProgressEvent,
@@ -18,7 +17,14 @@ from experts_panel.pipeline.contract import (
 )
 from experts_panel.pipeline.model import Model, ModelError, Usage
 from experts_panel.pipeline.texts import text
-from experts_panel.pipeline.types import Answer, CommentGroup, Post, RankedPost, Verdict
+from experts_panel.pipeline.types import (
+    Answer,
+    CommentGroup,
+    PhaseName,
+    Post,
+    RankedPost,
+    Verdict,
+)
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import Embedder, Vectors
 from experts_panel.settings import Settings
