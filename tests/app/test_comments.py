@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -11,6 +9,7 @@ from experts_panel.db.database import Database
 from experts_panel.importing.comments import import_comments
 from experts_panel.importing.posts import import_posts
 from experts_panel.importing.source import ImportFailed
+from tests.support.db import rows
 from tests.support.exports import (
     CHANNEL,
     GROUP_ID,
@@ -34,14 +33,6 @@ async def setup(database: Database, tmp_path: Path) -> tuple[Path, Path]:
     async with database.write() as conn:
         await import_posts(conn, posts_file, "demo")
     return posts_file, group_file
-
-
-def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 async def test_copies_are_matched_and_comments_stored_under_their_posts(
