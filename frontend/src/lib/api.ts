@@ -116,8 +116,9 @@ export interface StreamOptions {
 /**
  * POST the question and hand every event to `onEvent` as it arrives. Resolves once the last
  * event (`complete` or `error`) has arrived; rejects with an `ApiError` (`broken` when the
- * stream ends or fails before it, `protocol` at an event that is not one of the contract's), or with the AbortError when `signal` aborts, which closes
- * the connection and makes the service stop the work.
+ * stream ends or fails before it, `protocol` at an event that is none of the schema's), or
+ * with the AbortError when `signal` aborts, which closes the connection and makes the service
+ * stop the work.
  */
 export async function streamQuery(request: QueryRequest, options: StreamOptions): Promise<void> {
   const response = await send('/api/v1/query', {
@@ -137,7 +138,9 @@ export async function streamQuery(request: QueryRequest, options: StreamOptions)
     for await (const message of readSse(response.body, parser)) {
       const parsed = parseEvent(message.data);
       // An event this page does not know is a contract broken, not one to guess at.
-      if (!parsed.ok) throw new ApiError('protocol', `the service sent an event this page does not read: ${parsed.problem}`);
+      if (!parsed.ok) {
+        throw new ApiError('protocol', `the service sent an event this page does not read: ${parsed.problem}`);
+      }
       const event = parsed.event;
       options.onEvent(event);
       if (event.event_type === 'complete' || event.event_type === 'error') return;
