@@ -112,7 +112,13 @@ async def test_the_served_schema_has_every_event_told_apart_by_its_type(
         assert components[model.__name__] == event_schemas()[model.__name__]
         assert model.model_json_schema(mode="serialization")["required"] == list(model.model_fields)
     stream = schema["paths"]["/api/v1/query"]["post"]["responses"]["200"]["content"]
-    assert stream["text/event-stream"]["schema"] == {"$ref": "#/components/schemas/ProgressEvent"}
+    # Each message's `data` line is one event, as JSON.
+    message = stream["text/event-stream"]["schema"]
+    assert message["required"] == ["data"]
+    assert message["properties"]["data"]["contentMediaType"] == "application/json"
+    assert message["properties"]["data"]["contentSchema"] == {
+        "$ref": "#/components/schemas/ProgressEvent"
+    }
     assert stream["application/json"]["schema"] == {
         "$ref": "#/components/schemas/MultiExpertQueryResponse"
     }

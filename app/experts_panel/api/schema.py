@@ -1,9 +1,9 @@
 """The served OpenAPI schema, with the query's event models among its components.
 
-The events travel inside `text/event-stream`, where OpenAPI has no place for a body's
-schema; FastAPI alone would leave them out, and the front end could only guess them. Here
-each event model, and their union `ProgressEvent` (told apart by `event_type`), become
-components, and the stream's media type refers to the union. The front end's types are
+The events travel inside `text/event-stream`, where FastAPI alone would leave them out, and
+the front end could only guess them. Here each event model, and their union `ProgressEvent`
+(told apart by `event_type`), become components, and the stream's media type describes each
+message as one whose `data` line holds one of them as JSON. The front end's types are
 generated from this schema (`scripts/api-types`).
 """
 
@@ -20,6 +20,19 @@ from experts_panel.pipeline.contract import EVENT_MODELS
 
 REF = "#/components/schemas/{model}"
 PROGRESS_EVENT_REF = REF.format(model="ProgressEvent")
+# One message of the stream as Server-Sent Events frame it (OpenAPI 3.1 has the schema of a
+# text/event-stream describe each message): its `data` line holds one event as JSON.
+STREAM_MESSAGE = {
+    "type": "object",
+    "properties": {
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": PROGRESS_EVENT_REF},
+        }
+    },
+    "required": ["data"],
+}
 
 
 def event_schemas() -> dict[str, dict[str, Any]]:

@@ -865,7 +865,9 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MultiExpertQueryResponse"];
-                    "text/event-stream": components["schemas"]["ProgressEvent"];
+                    "text/event-stream": {
+                        data: string;
+                    };
                 };
             };
             /** @description The body did not arrive in time. */

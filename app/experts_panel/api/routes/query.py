@@ -27,7 +27,7 @@ from sse_starlette import EventSourceResponse
 from experts_panel.api.deps import ServicesDep
 from experts_panel.api.errors import error_response
 from experts_panel.api.models import ErrorOut
-from experts_panel.api.schema import PROGRESS_EVENT_REF
+from experts_panel.api.schema import STREAM_MESSAGE
 from experts_panel.expert_catalog import UnknownExperts
 from experts_panel.logs import get_logger
 from experts_panel.pipeline.contract import (
@@ -57,7 +57,7 @@ def _invalid(field: str, message: str, value: Any) -> RequestValidationError:
     responses={
         200: {
             "description": "The answer as JSON, or (stream_progress) its events as a stream",
-            "content": {"text/event-stream": {"schema": {"$ref": PROGRESS_EVENT_REF}}},
+            "content": {"text/event-stream": {"schema": STREAM_MESSAGE}},
         },
         408: {"model": ErrorOut, "description": "The body did not arrive in time."},
         413: {"model": ErrorOut, "description": "The body is over 64 KiB."},
