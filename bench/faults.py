@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import statistics
 import sys
@@ -36,17 +35,18 @@ from typing import Any
 
 import httpx
 import psutil
-from query import BenchError, Server, ask, log, row, section, serving, verdict
+from querybench.clients import ask
+from querybench.processes import BenchError, Server, serving
+from querybench.report import log, row, section, verdict
 
-from experts_panel.pipeline.types import PHASES
-
-# `query` put the checkout on the path: the fake server and the demo database live with the tests.
-from tests.app import demo_db
-from tests.app.fake_openai import PHASE_MODELS, FakeOpenAI, phase_answer
+# `querybench` put the checkout on the path: the fake server and the demo database live with
+# the tests.
+from tests.support import demo_db
+from tests.support.fake_openai import PHASE_MODELS, FakeOpenAI, phase_answer
+from tests.support.hang_ups import CUT_POINTS, read_then_hang_up
 
 TARGET_RATIO = 1.2
 QUESTION = "Как делать бэкапы SQLite?"
-CUT_POINTS: tuple[str, ...] = ("sent", "queued", *PHASES)
 
 
 def model_settings(fake: FakeOpenAI) -> dict[str, str]:
@@ -71,29 +71,6 @@ def timed_queries(server: Server, count: int) -> list[float]:
     return times
 
 
-async def read_then_hang_up(url: str, point: str, pause_s: float) -> str | None:
-    """Read the stream until `point`, wait `pause_s`, close; None when the answer came first."""
-    async with (
-        httpx.AsyncClient(timeout=300) as client,
-        client.stream("POST", f"{url}/api/v1/query", json={"query": QUESTION}) as response,
-    ):
-        if point == "sent":
-            await asyncio.sleep(pause_s)
-            return point
-        async for line in response.aiter_lines():
-            if not line.startswith("data: "):
-                continue
-            event = json.loads(line[len("data: ") :])
-            if event["event_type"] in ("complete", "error"):
-                return None
-            queued = event["event_type"] == "progress" and event["data"].get("queued")
-            entered = event["event_type"] == "phase_start" and event["phase"] == point
-            if (point == "queued" and queued) or entered:
-                await asyncio.sleep(pause_s)
-                return point
-    return None
-
-
 async def cut_off(url: str, cuts: int, concurrency: int, seed: int) -> list[str | None]:
     rng = random.Random(seed)
     plan = [(CUT_POINTS[i % len(CUT_POINTS)], rng.uniform(0.0, 0.5)) for i in range(cuts)]
@@ -101,7 +78,9 @@ async def cut_off(url: str, cuts: int, concurrency: int, seed: int) -> list[str 
     results: list[str | None] = []
     for start in range(0, len(plan), concurrency):
         wave = plan[start : start + concurrency]
-        results += await asyncio.gather(*(read_then_hang_up(url, p, s) for p, s in wave))
+        results += await asyncio.gather(
+            *(read_then_hang_up(url, QUESTION, p, s, 300) for p, s in wave)
+        )
     return results
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import os
 import random
@@ -49,10 +48,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal
 
 import httpx
+from querybench.corpus import ExpertSpec, compose, tg_message
+from querybench.corpus_cache import copy_database, generator_fingerprint
+from querybench.processes import database_env, run_measured, serving
+from querybench.report import log, verdict
+from querybench.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "bench" / "recall" / "corpus"
@@ -67,22 +70,6 @@ MAX_SOURCES = 5  # k is the number of sources the answer shows, at most this man
 
 Kind = Literal["same", "cross", "uncovered"]
 Half = Literal["tuning", "heldout"]
-
-
-def _load_query_bench() -> ModuleType:
-    """bench/query.py, for its export writer, filler generator and server helpers."""
-    path = ROOT / "bench" / "query.py"
-    spec = importlib.util.spec_from_file_location("bench_query", path)
-    if spec is None or spec.loader is None:
-        raise SystemExit(f"cannot load {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
-
-
-qb = _load_query_bench()
-log = qb.log
 
 
 # --- the corpus ---
@@ -186,7 +173,7 @@ RUSSIAN_SHARE = {"ru": 1.0, "en": 0.0, "mixed": 0.5}
 def filler_posts(expert: CorpusExpert, count: int, seed: int) -> list[dict[str, Any]]:
     """`count` generated posts in the expert's languages, on topics it never writes about."""
     rng = random.Random(f"{seed}-{expert.expert_id}")
-    spec = qb.ExpertSpec(
+    spec = ExpertSpec(
         expert.expert_id,
         expert.name,
         expert.username,
@@ -198,9 +185,9 @@ def filler_posts(expert: CorpusExpert, count: int, seed: int) -> list[dict[str, 
     author_id = f"channel{expert.channel_id}"
     out = []
     for n in range(count):
-        body, _ = qb.compose(rng, spec)
+        body, _ = compose(rng, spec)
         when = FILLER_START + timedelta(minutes=rng.randrange(FILLER_SPAN_DAYS * 24 * 60))
-        out.append(qb.tg_message(FILLER_FIRST_ID + n, when, body, expert.name, author_id))
+        out.append(tg_message(FILLER_FIRST_ID + n, when, body, expert.name, author_id))
     return out
 
 
@@ -208,7 +195,7 @@ def export(expert: CorpusExpert, filler: int, seed: int) -> dict[str, Any]:
     """The channel as Telegram Desktop exports it: its posts, and `filler` generated ones."""
     author_id = f"channel{expert.channel_id}"
     messages = [
-        qb.tg_message(
+        tg_message(
             p.id,
             datetime.fromisoformat(p.date).replace(tzinfo=UTC),
             p.text,
@@ -295,14 +282,14 @@ def build_database(side: Side, folder: Path, filler: int, seed: int) -> Path:
     """Import and index the corpus (padded with `filler` posts an expert) into a new database."""
     folder.mkdir(parents=True, exist_ok=True)
     database = folder / "experts.db"
-    env = qb.database_env(database, **side.env())
+    env = database_env(database, **side.env())
     for expert in read_experts().values():
         path = folder / f"{expert.expert_id}.json"
         path.write_text(
             json.dumps(export(expert, filler, seed), ensure_ascii=False, indent=1),
             encoding="utf-8",
         )
-        qb.run_measured(
+        run_measured(
             [
                 *side.cli(),
                 "import",
@@ -318,7 +305,7 @@ def build_database(side: Side, folder: Path, filler: int, seed: int) -> Path:
             folder / f"import-{expert.expert_id}.out",
         )
         path.unlink()  # the exports of the padded corpus are large; the database is what stays
-    qb.run_measured([*side.cli(), "index"], env, 7200, folder / "index.out")
+    run_measured([*side.cli(), "index"], env, 7200, folder / "index.out")
     return database
 
 
@@ -328,7 +315,7 @@ def filler_count(scale: int) -> int:
 
 def padded_key(filler: int, seed: int) -> str:
     """What the padded corpus depends on: the corpus, the filler and its generator."""
-    parts = [corpus_fingerprint(), qb.generator_fingerprint(), filler, seed, FILLER_TOPICS]
+    parts = [corpus_fingerprint(), generator_fingerprint(), filler, seed, FILLER_TOPICS]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
 
 
@@ -348,7 +335,7 @@ def padded_database(side: Side, cache: Path, scale: int, seed: int, rebuild: boo
         if folder.exists():
             shutil.rmtree(folder)
         build_database(side, folder / "build", filler, seed)
-        qb.copy_database(folder / "build" / "experts.db", base)
+        copy_database(folder / "build" / "experts.db", base)
         shutil.rmtree(folder / "build")
         base_done.write_text(
             json.dumps({"seconds": round(time.perf_counter() - started), "by": side.label}),
@@ -361,10 +348,10 @@ def padded_database(side: Side, cache: Path, scale: int, seed: int, rebuild: boo
         return database
     log(f"{side.label}: indexing a copy of the padded corpus with this code")
     started = time.perf_counter()
-    qb.copy_database(base, database)
-    qb.run_measured(
+    copy_database(base, database)
+    run_measured(
         [*side.cli(), "index"],
-        qb.database_env(database, **side.env()),
+        database_env(database, **side.env()),
         7200,
         folder / f"index-{side.label.split()[0]}.out",
     )
@@ -428,9 +415,9 @@ def serve_and_ask(side: Side, database: Path, questions: list[Question], label: 
         folder = Path(tmp)
         # Servers write (token usage, perhaps a migration): a copy keeps the build clean.
         copy = folder / "experts.db"
-        qb.copy_database(database, copy)
+        copy_database(database, copy)
         command = [*side.cli(), "serve"]
-        with qb.serving(copy, folder, label, command=command, **side.env()) as server:
+        with serving(copy, folder, label, command=command, settings=side.env()) as server:
             started = time.perf_counter()
             with httpx.Client(timeout=180) as client:
                 client.post(
@@ -534,7 +521,7 @@ def recall_rows(
     same_target = ""
     if before is not None:
         ok = last.mean("same") >= before.mean("same") - 1e-9
-        same_target = f"target: not below before's: {qb.verdict(ok)}"
+        same_target = f"target: not below before's: {verdict(ok)}"
     rows = [
         (
             f"same-language recall@k ({counts['same']} questions)",
@@ -544,12 +531,12 @@ def recall_rows(
         (
             f"cross-language recall@k ({counts['cross']} questions)",
             [fmt(v) for v in cross],
-            f"target: >= {TARGET_CROSS_RECALL}: {qb.verdict(cross[-1] >= TARGET_CROSS_RECALL)}",
+            f"target: >= {TARGET_CROSS_RECALL}: {verdict(cross[-1] >= TARGET_CROSS_RECALL)}",
         ),
         (
             "  same minus cross",
             [fmt(v) for v in gap],
-            f"target: <= {TARGET_GAP}: {qb.verdict(gap[-1] <= TARGET_GAP + 1e-9)}",
+            f"target: <= {TARGET_GAP}: {verdict(gap[-1] <= TARGET_GAP + 1e-9)}",
         ),
         (
             "  sources shown a covered answer (mean)",
@@ -567,7 +554,7 @@ def recall_rows(
         (
             f"uncovered ({counts['uncovered']}): confidence",
             [confidences(s.uncovered) for s in small],
-            f"target: all LOW, <= 1 source: {qb.verdict(ok)}",
+            f"target: all LOW, <= 1 source: {verdict(ok)}",
         ),
         ("  sources: mean / max", [sources_figure(s.uncovered) for s in small], ""),
     ]
@@ -673,21 +660,18 @@ def main() -> None:
                 }
             if padded:
                 big_scored = [score(only(padded[s.label])) for s in sides]
-                p50 = [qb.percentile([x * 1000 for x in s.seconds], 50) for s in big_scored]
+                p50 = [percentile([x * 1000 for x in s.seconds], 50) for s in big_scored]
                 big_before = big_scored[0] if before_side is not None else None
                 big_rows = recall_rows(big_scored, counts, big_before, off_field=False)
                 big_rows += [
                     (
                         "p50 latency, the whole panel's answer (ms)",
                         [fmt(v, 0) for v in p50],
-                        f"target: < {TARGET_P50_MS:.0f}: {qb.verdict(p50[-1] < TARGET_P50_MS)}",
+                        f"target: < {TARGET_P50_MS:.0f}: {verdict(p50[-1] < TARGET_P50_MS)}",
                     ),
                     (
                         "p95 latency (ms)",
-                        [
-                            fmt(qb.percentile([x * 1000 for x in s.seconds], 95), 0)
-                            for s in big_scored
-                        ],
+                        [fmt(percentile([x * 1000 for x in s.seconds], 95), 0) for s in big_scored],
                         "",
                     ),
                 ]
@@ -708,7 +692,7 @@ def main() -> None:
                     [fmt(v, 0) for v in rss],
                     (
                         f"target: growth <= {TARGET_RSS_GROWTH_MB:.0f}: "
-                        f"{qb.verdict(rss[-1] - rss[0] <= TARGET_RSS_GROWTH_MB)}"
+                        f"{verdict(rss[-1] - rss[0] <= TARGET_RSS_GROWTH_MB)}"
                         if before_side is not None
                         else ""
                     ),

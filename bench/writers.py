@@ -1,7 +1,7 @@
 """Writers beside readers: `import` of 100,000 messages, then `index`, while 20 streams query.
 
 A real `experts-panel serve` on the demo experts answers on the fake OpenAI-compatible server
-(`tests/app/fake_openai.py`, on loopback), so every query writes its token usage. While
+(`tests/support/fake_openai.py`, on loopback), so every query writes its token usage. While
 `--streams` readers ask one question after another, `experts-panel import` of a generated
 channel and its discussion group (`--posts` posts, each with its automatic copy in the group
 and `--comments-per-post` comments: 100,000 messages in all by default) runs as another
@@ -30,14 +30,15 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from query import cli_path, database_env, log, serving
+from querybench.processes import cli_path, database_env, serving
+from querybench.report import log
 
-# `query` put the checkout on the path: the fake server, the demo database, the export
+# `querybench` put the checkout on the path: the fake server, the demo database, the export
 # builder and the stream readers live with the tests.
-from tests.app import demo_db
-from tests.app.exports import large_channel
-from tests.app.fake_openai import PHASE_MODELS, FakeOpenAI, phase_answer
-from tests.app.streams import Streams
+from tests.support import demo_db
+from tests.support.exports import large_channel
+from tests.support.fake_openai import PHASE_MODELS, FakeOpenAI, phase_answer
+from tests.support.streams import Streams
 
 EXPERT = "bench_writers"
 HANG_S = 3600.0

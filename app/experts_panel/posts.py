@@ -1,26 +1,29 @@
-"""Reading one post with its links and comments, always within one expert."""
+"""Reading one post with its links and comments, always within one expert.
+
+The models here are the post as `GET /api/v1/posts/{id}` answers it: read once, in its
+wire shape, not copied field by field from a second description of it.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import BaseModel
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.schema import comments, links, posts
+from experts_panel.experts import Expert
 
 
-@dataclass(frozen=True)
-class PostLink:
-    direction: str  # "out": this post refers to the other; "in": the other refers to this
+class LinkOut(BaseModel):
+    direction: Literal["in", "out"]  # "out": this post refers to the other; "in": the reverse
     link_type: str
     telegram_message_id: int
 
 
-@dataclass(frozen=True)
-class Comment:
+class PostCommentOut(BaseModel):
     telegram_message_id: int
     parent_comment_id: int | None
     date: str
@@ -30,8 +33,7 @@ class Comment:
     is_channel_author: bool
 
 
-@dataclass(frozen=True)
-class PostDetail:
+class PostOut(BaseModel):
     expert_id: str
     telegram_message_id: int
     date: str
@@ -43,13 +45,15 @@ class PostDetail:
     forwarded_from: str | None
     media: dict[str, Any] | None
     external_mentions: list[dict[str, Any]]
-    links: list[PostLink]
-    comments: list[Comment]
+    telegram_url: str | None
+    links: list[LinkOut]
+    comments: list[PostCommentOut]
 
 
 async def get_post(
-    conn: AsyncConnection, expert_id: str, telegram_message_id: int
-) -> PostDetail | None:
+    conn: AsyncConnection, expert: Expert, telegram_message_id: int
+) -> PostOut | None:
+    expert_id = expert.id
     row = (
         await conn.execute(
             select(posts).where(
@@ -72,9 +76,9 @@ async def get_post(
         .order_by(links.c.id)
     )
     post_links = [
-        PostLink("out", r.link_type, r.target_message_id)
+        LinkOut(direction="out", link_type=r.link_type, telegram_message_id=r.target_message_id)
         if r.source_message_id == telegram_message_id
-        else PostLink("in", r.link_type, r.source_message_id)
+        else LinkOut(direction="in", link_type=r.link_type, telegram_message_id=r.source_message_id)
         for r in link_rows
     ]
     comment_rows = await conn.execute(
@@ -87,7 +91,8 @@ async def get_post(
         )
         .order_by(comments.c.date, comments.c.telegram_message_id)
     )
-    return PostDetail(
+    channel = expert.channel_username
+    return PostOut(
         expert_id=expert_id,
         telegram_message_id=row.telegram_message_id,
         date=row.date,
@@ -99,9 +104,10 @@ async def get_post(
         forwarded_from=row.forwarded_from,
         media=json.loads(row.media) if row.media else None,
         external_mentions=json.loads(row.external_mentions) if row.external_mentions else [],
+        telegram_url=f"https://t.me/{channel}/{telegram_message_id}" if channel else None,
         links=post_links,
         comments=[
-            Comment(
+            PostCommentOut(
                 telegram_message_id=c.telegram_message_id,
                 parent_comment_id=c.parent_comment_id,
                 date=c.date,

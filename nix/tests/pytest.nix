@@ -31,6 +31,7 @@ runCommand "experts-panel-pytest"
         (root + "/app")
         (root + "/tests/__init__.py")
         (root + "/tests/app")
+        (root + "/tests/support")
       ];
     };
   }

@@ -9,10 +9,8 @@ import httpx
 import pytest
 
 from experts_panel.db.migrations import load_migrations
-
-from .conftest import Server, ServerFactory, cli_env, run_cli
-from .exports import chat, write
-from .test_comments import GROUP_ID, channel_posts, discussion
+from tests.support.exports import GROUP_ID, channel_posts, chat, discussion, write
+from tests.support.server import Server, ServerFactory, cli_env, run_cli
 
 
 def seeded(tmp_path: Path) -> Path:

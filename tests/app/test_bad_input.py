@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import Server, ServerFactory
+from tests.support.server import Server, ServerFactory
 
 QUERY = "/api/v1/query"
 

@@ -15,10 +15,8 @@ from typing import Any
 import httpx
 
 from experts_panel.pipeline.citations import cited_ids
-
-from .conftest import Server
-from .fake_openai import FakeOpenAI, Reply, phase_answer, shown_ids
-from .test_query_openrouter import model_env
+from tests.support.fake_openai import FakeOpenAI, Reply, model_env, phase_answer, shown_ids
+from tests.support.server import Server
 
 EXPERT = "selfhost_ops"
 

@@ -5,8 +5,9 @@ import socket
 import sqlite3
 from pathlib import Path
 
-from .conftest import cli_env, run_cli
-from .exports import at, chat, message, write
+from tests.support.demo_db import demo_counts
+from tests.support.exports import at, chat, message, write
+from tests.support.server import cli_env, run_cli
 
 
 def test_serve_on_a_taken_port_is_one_line(tmp_path: Path) -> None:
@@ -30,18 +31,6 @@ def test_a_folder_as_database_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip() == (
         f"error: {folder}: is not a file; DATABASE_URL must name a database file"
     )
-
-
-def demo_counts(db: Path) -> dict[str, tuple[int, int]]:
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute(
-            "SELECT e.id, (SELECT count(*) FROM posts p WHERE p.expert_id = e.id), "
-            "(SELECT count(*) FROM comments c WHERE c.expert_id = e.id) FROM experts e"
-        ).fetchall()
-        return {r[0]: (r[1], r[2]) for r in rows}
-    finally:
-        conn.close()
 
 
 def test_demo_recreates_its_database_with_three_experts(tmp_path: Path) -> None:

@@ -16,8 +16,7 @@ import pytest
 
 import experts_panel
 from experts_panel.demo.front_end import find_front_end, not_found
-
-from .conftest import cli_env, free_port
+from tests.support.server import cli_env, free_port
 
 
 def fake_checkout(root: Path, marker: str) -> Path:

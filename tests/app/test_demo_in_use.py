@@ -10,9 +10,8 @@ from pathlib import Path
 import httpx
 
 from experts_panel.in_use import recreating
-
-from .conftest import ServerFactory, cli_env, run_cli, start_server
-from .test_cli import demo_counts
+from tests.support.demo_db import demo_counts
+from tests.support.server import ServerFactory, cli_env, run_cli, start_server
 
 
 def test_demo_does_not_recreate_the_database_a_service_uses(

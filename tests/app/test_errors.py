@@ -15,12 +15,9 @@ from typing import Any
 import httpx
 
 from experts_panel.public_errors import ERROR_CODES, MESSAGES
-
-from .conftest import Server
-from .fake_openai import Delay, FakeOpenAI, HttpError, Reply, phase_answer
-from .test_hang_ups import _drained
-from .test_query_api import read_stream
-from .test_query_openrouter import model_env
+from tests.support.fake_openai import Delay, FakeOpenAI, HttpError, Reply, model_env, phase_answer
+from tests.support.server import Server, drained
+from tests.support.streams import read_stream
 
 QUESTION = {"query": "Как делать бэкапы SQLite?"}
 # What must never reach a reader: the database's and the provider's own words.
@@ -77,7 +74,7 @@ def test_an_internal_error_is_a_code_to_the_reader_and_the_whole_story_in_the_lo
     demo_path: Path, server_factory: Any
 ) -> None:
     server: Server = server_factory(demo_path, ENVIRONMENT="production")
-    lines, reader = _drained(server)
+    lines, reader = drained(server)
     drop_table(demo_path, "experts")
     request_id = uuid.uuid4().hex
     response = httpx.get(f"{server.url}/api/v1/experts", headers={"X-Request-ID": request_id})
@@ -95,7 +92,7 @@ def test_an_expert_failing_inside_is_a_code_in_its_event_and_the_detail_in_the_l
     demo_path: Path, server_factory: Any
 ) -> None:
     server: Server = server_factory(demo_path, ENVIRONMENT="production")
-    lines, reader = _drained(server)
+    lines, reader = drained(server)
     drop_table(demo_path, "post_search")  # the full-text index every expert's retrieval reads
     request_id = uuid.uuid4().hex
     with httpx.stream(
@@ -133,7 +130,7 @@ def test_a_provider_that_refuses_is_model_refused_without_its_words(
 
     fake_openai.responder = refuse_map
     server: Server = server_factory(demo_path, ENVIRONMENT="production", **model_env(fake_openai))
-    lines, reader = _drained(server)
+    lines, reader = drained(server)
     request_id = uuid.uuid4().hex
     with httpx.stream(
         "POST",

@@ -16,9 +16,8 @@ from sqlalchemy import event
 from experts_panel.db.database import Database
 from experts_panel.expert_catalog import ExpertCatalog, UnknownExperts
 from experts_panel.experts import create_expert
-
-from . import demo_db
-from .conftest import cli_env, run_cli, start_server
+from tests.support import demo_db
+from tests.support.server import cli_env, run_cli, start_server
 
 
 @contextmanager

@@ -16,10 +16,8 @@ from experts_panel.experts import (
 )
 from experts_panel.importing.comments import import_comments
 from experts_panel.importing.posts import import_posts
-
-from .conftest import cli_env, run_cli
-from .exports import at, chat, message, write
-from .test_comments import GROUP_ID, channel_posts, discussion
+from tests.support.exports import GROUP_ID, at, channel_posts, chat, discussion, message, write
+from tests.support.server import cli_env, run_cli
 
 
 def counts(db: Path) -> dict[str, dict[str, int]]:

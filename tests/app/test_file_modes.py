@@ -15,9 +15,8 @@ import httpx
 import pytest
 
 from experts_panel.db.migrations import migrate
-
-from .conftest import Server, ServerFactory
-from .test_migrations import shipped, with_next
+from tests.support.migrations import shipped, with_next
+from tests.support.server import Server, ServerFactory
 
 
 @pytest.fixture(autouse=True)

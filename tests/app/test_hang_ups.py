@@ -11,9 +11,7 @@ left, and the next query is answered by every expert.
 from __future__ import annotations
 
 import asyncio
-import json
 import random
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,15 +20,11 @@ import httpx
 import psutil
 
 from experts_panel.pipeline.types import PHASES
-
-from .conftest import Server
-from .fake_openai import FakeOpenAI, phase_answer
-from .test_query_openrouter import model_env
+from tests.support.fake_openai import FakeOpenAI, model_env, phase_answer
+from tests.support.hang_ups import CUT_POINTS, read_then_hang_up
+from tests.support.server import Server, drained
 
 SEED = 11
-# Where a reader hangs up: right after sending, while waiting for a query slot, or once some
-# expert has entered the phase (then after a seeded pause of up to half a second).
-CUT_POINTS: tuple[str, ...] = ("sent", "queued", *PHASES)
 ROUNDS = 4  # every cut point once a round, all of a round's readers at once
 QUESTION = "Как делать бэкапы SQLite?"
 # Generous: the work of cancelled queries ends in moments; this only bounds a broken run.
@@ -54,7 +48,7 @@ def test_readers_who_hang_up_leave_no_work_no_connection_and_no_task_behind(
                 MAX_CONCURRENT_MODEL_CALLS="8",
             ),
         )
-        log, reader = _drained(server)
+        log, reader = drained(server)
         model_port = httpx.URL(fake.base_url).port
         assert model_port is not None
         rng = random.Random(SEED)
@@ -93,53 +87,21 @@ def test_readers_who_hang_up_leave_no_work_no_connection_and_no_task_behind(
     assert not any("Task was destroyed but it is pending" in line for line in log)
 
 
-def _drained(server: Server) -> tuple[list[str], threading.Thread]:
-    """The server's output, read as it comes: a full pipe would block its logging, and with
-    it the event loop."""
-    lines: list[str] = []
-    stdout = server.process.stdout
-    assert stdout is not None
-    reader = threading.Thread(target=lambda: lines.extend(stdout), daemon=True)
-    reader.start()
-    return lines, reader
-
-
 async def _round(url: str, rng: random.Random) -> list[str]:
     """One reader per cut point, all at once; where each actually hung up."""
+    # Each after a seeded pause of up to half a second.
     plan = [(point, rng.uniform(0.0, 0.5)) for point in CUT_POINTS]
     rng.shuffle(plan)
     # The reader meant to hang up while queued comes last, when the others hold the slots.
     plan.sort(key=lambda item: item[0] == "queued")
     async with asyncio.TaskGroup() as group:
-        readers = [group.create_task(_read_then_hang_up(url, p, pause)) for p, pause in plan[:-1]]
+        readers = [
+            group.create_task(read_then_hang_up(url, QUESTION, p, pause, 120))
+            for p, pause in plan[:-1]
+        ]
         await asyncio.sleep(0.5)
-        readers.append(group.create_task(_read_then_hang_up(url, *plan[-1])))
+        readers.append(group.create_task(read_then_hang_up(url, QUESTION, *plan[-1], 120)))
     return [where for reader in readers if (where := reader.result()) is not None]
-
-
-async def _read_then_hang_up(url: str, point: str, pause_s: float) -> str | None:
-    """Read the stream until `point`, wait `pause_s`, and close the connection; None when
-    the answer came first."""
-    async with (
-        httpx.AsyncClient(timeout=120) as client,
-        client.stream("POST", f"{url}/api/v1/query", json={"query": QUESTION}) as response,
-    ):
-        assert response.status_code == 200
-        if point == "sent":
-            await asyncio.sleep(pause_s)
-            return point
-        async for line in response.aiter_lines():
-            if not line.startswith("data: "):
-                continue
-            event = json.loads(line[len("data: ") :])
-            if event["event_type"] in ("complete", "error"):
-                return None
-            queued = event["event_type"] == "progress" and event["data"].get("queued")
-            entered = event["event_type"] == "phase_start" and event["phase"] == point
-            if (point == "queued" and queued) or entered:
-                await asyncio.sleep(pause_s)
-                return point
-    return None
 
 
 def _settled(url: str) -> dict[str, Any]:

@@ -16,10 +16,9 @@ from typing import Any
 
 import httpx
 
-from .conftest import Server
-from .fake_openai import Delay, FakeOpenAI, HttpError, Reply, phase_answer
-from .test_query_api import read_stream
-from .test_query_openrouter import model_env
+from tests.support.fake_openai import Delay, FakeOpenAI, HttpError, Reply, model_env, phase_answer
+from tests.support.server import Server
+from tests.support.streams import read_stream
 
 ONE_EXPERT = {"query": "Как делать бэкапы SQLite?", "expert_filter": ["selfhost_ops"]}
 

@@ -14,23 +14,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from .conftest import cli_env
-from .exports import at, chat, message, write
-from .hostile import fifo, nested, raw_channel, raw_message, run_capped, start_capped
+from tests.support.db import rows
+from tests.support.exports import at, chat, message, write
+from tests.support.hostile import fifo, nested, raw_channel, raw_message, run_capped, start_capped
+from tests.support.server import cli_env
 
 MIB = 1 << 20
 
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
 
 
 @dataclass

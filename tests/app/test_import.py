@@ -12,9 +12,8 @@ from experts_panel.db.database import Database
 from experts_panel.importing.posts import PostImportSummary, import_posts
 from experts_panel.importing.rows import SeenIds
 from experts_panel.importing.source import ImportFailed
-
-from .conftest import cli_env, run_cli
-from .exports import at, chat, message, service, write
+from tests.support.exports import at, chat, message, service, write
+from tests.support.server import cli_env, run_cli
 
 USERNAME = "demo_channel"
 

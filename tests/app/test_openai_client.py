@@ -17,9 +17,7 @@ from structlog.testing import capture_logs
 from experts_panel.llm.openai_client import OpenAICompatibleClient
 from experts_panel.llm.types import ChatMessage, ChatResult
 from experts_panel.pipeline.model import ModelError, Usage
-
-from .conftest import free_port
-from .fake_openai import (
+from tests.support.fake_openai import (
     Delay,
     FakeOpenAI,
     HttpError,
@@ -28,6 +26,7 @@ from .fake_openai import (
     fake_openai_fixture,  # noqa: F401  (pytest finds fixtures by name in the module)
     fenced_json,
 )
+from tests.support.server import free_port
 
 MODEL = "vendor/model-1"
 QUESTION: list[ChatMessage] = [

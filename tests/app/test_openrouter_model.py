@@ -27,8 +27,7 @@ from experts_panel.pipeline.types import (
     Verdict,
 )
 from experts_panel.settings import Settings, load_settings
-
-from .fake_openai import (
+from tests.support.fake_openai import (
     FakeOpenAI,
     HttpError,
     Reply,

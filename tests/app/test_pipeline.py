@@ -13,7 +13,11 @@ from experts_panel.db.database import Database
 from experts_panel.model_setup import Models
 from experts_panel.pipeline.citations import reconcile
 from experts_panel.pipeline.contract import (
+    ExpertCompleteEvent,
+    ExpertErrorEvent,
     MultiExpertQueryResponse,
+    PhaseProgressEvent,
+    PhaseStartEvent,
     ProgressEvent,
     QueryRequest,
 )
@@ -22,6 +26,7 @@ from experts_panel.pipeline.texts import text
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
 from experts_panel.settings import load_settings
+from tests.support import demo_db
 
 EMBEDDER = UniversalSentenceEncoder()
 
@@ -58,13 +63,11 @@ async def test_every_phase_runs_for_every_expert_and_reports(services: Services)
     assert events[-1].event_type == "complete"
     for expert in ("ai_architect", "product_notes", "selfhost_ops"):
         phases = [
-            e.phase
-            for e in events
-            if e.event_type == "phase_start" and e.data["expert_id"] == expert
+            e.phase for e in events if isinstance(e, PhaseStartEvent) and e.data.expert_id == expert
         ]
         assert phases == [name for name, _ in PHASES] + ["assembly"]
         assert any(
-            e.event_type == "expert_complete" and e.data["expert_id"] == expert for e in events
+            isinstance(e, ExpertCompleteEvent) and e.data.expert_id == expert for e in events
         )
     assert [r.expert_id for r in result.expert_responses] == [
         "ai_architect",
@@ -81,8 +84,9 @@ async def test_map_reduce_answer_cites_only_real_posts_newest_first(
         services, query="Как делать бэкапы SQLite?", expert_filter=["selfhost_ops"]
     )
     response = result.expert_responses[0]
-    mapped = next(e for e in events if e.event_type == "progress" and e.phase == "map")
-    assert mapped.data["high"] >= 2 and mapped.data["analyzed"] == response.posts_analyzed
+    mapped = next(e for e in events if isinstance(e, PhaseProgressEvent) and e.phase == "map")
+    assert mapped.data.high is not None and mapped.data.high >= 2
+    assert mapped.data.analyzed == response.posts_analyzed
     assert 30 in response.main_sources  # "Бэкапы SQLite, версия 2"
     cited = [int(i) for i in re.findall(r"\[post:(\d+)\]", response.answer)]
     assert cited and set(cited) <= set(response.main_sources)
@@ -102,8 +106,8 @@ async def test_resolve_adds_linked_posts_as_context(services: Services, demo_pat
     _, events = await ask(
         services, query="Как делать бэкапы SQLite?", expert_filter=["selfhost_ops"]
     )
-    mapped = {e.phase: e.data for e in events if e.event_type == "progress"}
-    resolved = mapped.get("resolve", {}).get("linked", [])
+    found = {e.phase: e.data for e in events if isinstance(e, PhaseProgressEvent)}
+    resolved = (found["resolve"].linked if "resolve" in found else None) or []
     conn = sqlite3.connect(demo_path)
     high_links = conn.execute(
         "SELECT count(*) FROM links "
@@ -120,8 +124,8 @@ async def test_resolve_adds_linked_posts_as_context(services: Services, demo_pat
 async def test_medium_scoring_keeps_at_most_five_strong_complements(services: Services) -> None:
     _, events = await ask(services, query="How do you evaluate answers of a RAG system?")
     for event in events:
-        if event.event_type == "progress" and event.phase == "medium_scoring":
-            assert len(event.data["kept"]) <= 5
+        if isinstance(event, PhaseProgressEvent) and event.phase == "medium_scoring":
+            assert event.data.kept is not None and len(event.data.kept) <= 5
 
 
 async def test_an_answer_in_another_language_says_it_was_not_translated(services: Services) -> None:
@@ -165,21 +169,12 @@ async def test_comment_groups_and_synthesis_in_the_question_language(services: S
 async def test_one_broken_expert_does_not_stop_the_others(
     services: Services, demo_path: Path
 ) -> None:
-    conn = sqlite3.connect(demo_path)
-    # A corrupt index row (a vector of the wrong size) breaks this expert's retrieval.
-    conn.execute(
-        "UPDATE post_embeddings SET dimensions = 7, vector = x'00' "
-        "WHERE expert_id = 'product_notes' AND post_id = (SELECT min(post_id) "
-        "FROM post_embeddings WHERE expert_id = 'product_notes' AND dimensions > 0)"
-    )
-    conn.execute("UPDATE search_generation SET generation = generation + 1")
-    conn.commit()
-    conn.close()
+    demo_db.break_retrieval(demo_path, "product_notes")
     result, events = await ask(services, query="Как делать бэкапы SQLite?")
-    failed = [e for e in events if e.event_type == "expert_error"]
-    assert [e.data["expert_id"] for e in failed] == ["product_notes"]
+    failed = [e for e in events if isinstance(e, ExpertErrorEvent)]
+    assert [e.data.expert_id for e in failed] == ["product_notes"]
     assert [r.expert_id for r in result.expert_responses] == ["ai_architect", "selfhost_ops"]
-    assert result.errors[0]["expert_id"] == "product_notes"
+    assert result.errors[0].expert_id == "product_notes"
     assert events[-1].event_type == "complete"
 
 

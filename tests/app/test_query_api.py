@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,9 @@ import httpx
 import pytest
 
 from experts_panel.pipeline.contract import EVENT_TYPES
-
-from . import demo_db
-from .conftest import Server, start_server
+from tests.support import demo_db
+from tests.support.server import Server, start_server
+from tests.support.streams import read_stream
 
 
 @pytest.fixture(scope="module")
@@ -22,22 +21,6 @@ def server(demo_source: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     running = start_server(demo_db.copy(demo_source, tmp_path_factory.mktemp("query-api")))
     yield running
     running.stop()
-
-
-def read_stream(response: httpx.Response) -> tuple[list[dict[str, Any]], list[str]]:
-    """Events and comment lines, checking the framing as a browser's reader would."""
-    events: list[dict[str, Any]] = []
-    comments: list[str] = []
-    for line in response.iter_lines():
-        if line.startswith(":"):
-            comments.append(line)
-        elif line.startswith("data: "):
-            payload = line[len("data: ") :]
-            assert not payload.startswith("data:"), "doubled data: prefix"
-            events.append(json.loads(payload))
-        else:
-            assert line == "", f"unexpected line {line!r}"
-    return events, comments
 
 
 def test_the_stream_carries_every_event_then_the_whole_response(server: Server) -> None:

@@ -12,20 +12,10 @@ from typing import Any
 
 import httpx
 
-from .conftest import Server, cli_env, run_cli
-from .fake_openai import PHASE_MODELS as MODELS
-from .fake_openai import Delay, FakeOpenAI, Reply, shown_ids
-from .fake_openai import phase_answer as responder
-from .test_query_api import read_stream
-
-
-def model_env(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
-    return {
-        "OPENROUTER_API_KEY": "sk-test-key",
-        "OPENROUTER_BASE_URL": fake.base_url,
-        **MODELS,
-        **extra,
-    }
+from tests.support.fake_openai import Delay, FakeOpenAI, Reply, model_env, shown_ids
+from tests.support.fake_openai import phase_answer as responder
+from tests.support.server import Server, cli_env, run_cli
+from tests.support.streams import read_stream
 
 
 def test_the_pipeline_runs_on_the_model_and_counts_tokens(
@@ -148,7 +138,7 @@ def test_a_client_that_goes_away_cancels_the_work(
 def test_one_expert_failing_on_the_model_gives_expert_error_and_the_rest_complete(
     demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
 ) -> None:
-    from .fake_openai import HttpError
+    from tests.support.fake_openai import HttpError
 
     lock = threading.Lock()
 

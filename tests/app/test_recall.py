@@ -23,8 +23,7 @@ from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
 from experts_panel.retrieval.indexer import index_expert
 from experts_panel.settings import load_settings
-
-from .exports import at, chat, message, write
+from tests.support.exports import at, chat, message, write
 
 EMBEDDER = UniversalSentenceEncoder()
 

@@ -15,12 +15,16 @@ import httpx
 import pytest
 
 from experts_panel.redaction import REDACTED, Redactor
-
-from .conftest import Server
-from .fake_openai import AUTHORIZATION, FakeOpenAI, HttpError, Reply, phase_answer
-from .test_hang_ups import _drained
-from .test_query_api import read_stream
-from .test_query_openrouter import model_env
+from tests.support.fake_openai import (
+    AUTHORIZATION,
+    FakeOpenAI,
+    HttpError,
+    Reply,
+    model_env,
+    phase_answer,
+)
+from tests.support.server import Server, drained
+from tests.support.streams import read_stream
 
 OPENROUTER_KEY = "sk-or-v1-" + "0123456789abcdef" * 4
 # A key of any shape is redacted once it is the configured one.
@@ -61,7 +65,7 @@ def test_a_provider_quoting_the_key_in_a_refusal_leaks_it_nowhere(
     )
     env = {**model_env(fake_openai), "OPENROUTER_API_KEY": key, "ENVIRONMENT": environment}
     server: Server = server_factory(demo_path, **env)
-    lines, reader = _drained(server)
+    lines, reader = drained(server)
     text, events = ask(server)
     assert [e["event_type"] for e in events][-1] == "complete"
     assert any(e["event_type"] == "expert_error" for e in events)
@@ -89,7 +93,7 @@ def test_a_provider_quoting_the_key_in_its_answers_leaks_it_nowhere(
     fake_openai.responder = quoting
     env = {**model_env(fake_openai), "OPENROUTER_API_KEY": OPENROUTER_KEY}
     server: Server = server_factory(demo_path, **env)
-    lines, reader = _drained(server)
+    lines, reader = drained(server)
     text, events = ask(server)
     complete = events[-1]
     assert complete["event_type"] == "complete"

@@ -16,8 +16,7 @@ from pathlib import Path
 import httpx
 
 from experts_panel.settings import load_settings
-
-from .conftest import Server, ServerFactory
+from tests.support.server import Server, ServerFactory
 
 QUERY = "/api/v1/query"
 MAX_BODY_BYTES = 64 * 1024  # what the issue asks of the app itself

@@ -23,9 +23,8 @@ from experts_panel.retrieval.hybrid import bridged_search, fuse, hybrid_search
 from experts_panel.retrieval.indexer import index_expert
 from experts_panel.retrieval.lexical import lexical_search
 from experts_panel.retrieval.stemming import match_expression, stems
-
-from .conftest import cli_env, run_cli
-from .exports import at, chat, message, write
+from tests.support.exports import at, chat, message, write
+from tests.support.server import cli_env, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -23,9 +23,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import Server, start_server
-from .fake_openai import FakeOpenAI, phase_answer
-from .test_query_openrouter import model_env
+from tests.support.fake_openai import FakeOpenAI, model_env, phase_answer
+from tests.support.server import Server, start_server
 
 SEED = 20261206
 MAX_EXAMPLES = 300  # per operation and phase: about 70 s on two cores

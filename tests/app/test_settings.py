@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 
 from experts_panel.settings import Settings, SettingsError, env_example, load_settings
-
-from .conftest import cli_env, run_cli
+from tests.support.server import cli_env, run_cli
 
 
 def test_defaults_are_the_documented_ones() -> None:

@@ -21,12 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .conftest import Server, cli_env, run_cli
-from .exports import large_channel
-from .fake_openai import FakeOpenAI
-from .fake_openai import phase_answer as responder
-from .streams import Streams
-from .test_query_openrouter import model_env
+from tests.support.exports import large_channel
+from tests.support.fake_openai import FakeOpenAI, model_env
+from tests.support.fake_openai import phase_answer as responder
+from tests.support.server import Server, cli_env, run_cli
+from tests.support.streams import Streams
 
 STREAMS = 20
 # Queries that must finish while the lock is held: more than the service works on at once

@@ -1,7 +1,7 @@
 """A slow fake model API for the browser tests (run by tests/e2e/run.mjs).
 
-It serves tests/app/fake_openai.py's `FakeOpenAI` on loopback and answers every phase in JSON,
-with tests/app/fake_openai.py's `phase_answer`, but only after `--delay` seconds, so a
+It serves tests/support/fake_openai.py's `FakeOpenAI` on loopback and answers every phase in JSON,
+with tests/support/fake_openai.py's `phase_answer`, but only after `--delay` seconds, so a
 query is still running when the browser clicks Cancel. It prints `READY <base_url>` once it
 listens, then `REQUEST <model>` as each request arrives (the test counts them to see that the
 service stopped calling the model once the browser hung up). It stops on SIGTERM, SIGINT or
@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.app.fake_openai import Delay, FakeOpenAI, HttpError, Reply, phase_answer, shown_ids
+from tests.support.fake_openai import Delay, FakeOpenAI, HttpError, Reply, phase_answer, shown_ids
 
 
 def main() -> int:

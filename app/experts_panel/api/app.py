@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from experts_panel.api.errors import install_error_handlers
 from experts_panel.api.request_limits import MAX_BODY_BYTES, RequestLimits
 from experts_panel.api.routes import experts, health, posts, query
+from experts_panel.api.schema import install as install_schema
 from experts_panel.db.database import Database
 from experts_panel.language import detect_language
 from experts_panel.logs import get_logger
@@ -145,6 +146,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.include_router(posts.router)
     app.include_router(query.router)
     install_error_handlers(app)
+    install_schema(app)
     app.add_middleware(
         RequestLimits,
         max_body_bytes=MAX_BODY_BYTES,

@@ -1,8 +1,12 @@
-"""The API's response bodies (the contract the front end reads)."""
+"""The API's own response bodies (the contract the front end reads).
+
+The post is `experts_panel.posts.PostOut`, the query's bodies and events are in
+`experts_panel.pipeline.contract`: each shape is written once, where it is made.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -62,39 +66,6 @@ class ExpertOut(BaseModel):
     comment_count: int
     first_post_at: str | None
     last_post_at: str | None
-
-
-class LinkOut(BaseModel):
-    direction: Literal["in", "out"]
-    link_type: str
-    telegram_message_id: int
-
-
-class CommentOut(BaseModel):
-    telegram_message_id: int
-    parent_comment_id: int | None
-    date: str
-    edited_at: str | None
-    text: str
-    author_name: str | None
-    is_channel_author: bool
-
-
-class PostOut(BaseModel):
-    expert_id: str
-    telegram_message_id: int
-    date: str
-    edited_at: str | None
-    text: str
-    author_name: str | None
-    views: int | None
-    forwards: int | None
-    forwarded_from: str | None
-    media: dict[str, Any] | None
-    external_mentions: list[dict[str, Any]]
-    telegram_url: str | None
-    links: list[LinkOut]
-    comments: list[CommentOut]
 
 
 class ErrorOut(BaseModel):

@@ -9,17 +9,29 @@ from typing import Any
 from experts_panel.db.database import Database
 from experts_panel.experts import Expert
 from experts_panel.logs import get_logger
-from experts_panel.pipeline.contract import EventType, QueryRequest
+from experts_panel.pipeline.contract import (
+    PhaseProgressEvent,
+    ProgressData,
+    ProgressEvent,
+    QueryRequest,
+)
 from experts_panel.pipeline.model import Model, ModelError, Usage
 from experts_panel.pipeline.texts import text
-from experts_panel.pipeline.types import Answer, CommentGroup, Post, RankedPost, Verdict
+from experts_panel.pipeline.types import (
+    Answer,
+    CommentGroup,
+    PhaseName,
+    Post,
+    RankedPost,
+    Verdict,
+)
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import Embedder, Vectors
 from experts_panel.settings import Settings
 
 log = get_logger(__name__)
 
-Emit = Callable[[EventType, str | None, str, dict[str, Any]], Awaitable[None]]
+Emit = Callable[[ProgressEvent], Awaitable[None]]
 
 
 @dataclass
@@ -47,8 +59,9 @@ class ExpertRun:
     groups: list[CommentGroup] = field(default_factory=list)
     synthesis: str | None = None
 
-    async def progress(self, phase: str, message: str, **data: Any) -> None:
-        await self.emit("progress", phase, message, {"expert_id": self.expert.id, **data})
+    async def progress(self, phase: PhaseName, message: str, **data: Any) -> None:
+        found = ProgressData.model_validate({"expert_id": self.expert.id, **data})
+        await self.emit(PhaseProgressEvent(phase=phase, message=message, data=found))
 
     def model_failed(self, notice: str, exc: ModelError, **values: Any) -> None:
         """A phase goes on without the model: the reader is told in the answer's notices, in

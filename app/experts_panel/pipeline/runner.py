@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from experts_panel.db.database import Database
 from experts_panel.expert_catalog import ExpertCatalog
@@ -31,11 +31,22 @@ from experts_panel.pipeline import (
 )
 from experts_panel.pipeline.assembly import assemble
 from experts_panel.pipeline.contract import (
-    EventType,
+    CompleteData,
+    CompleteEvent,
+    ExpertCompleteData,
+    ExpertCompleteEvent,
+    ExpertErrorEvent,
+    ExpertFailure,
+    ExpertRef,
     ExpertResponse,
     MultiExpertQueryResponse,
+    PhaseProgressEvent,
+    PhaseStartEvent,
+    ProgressData,
     ProgressEvent,
     QueryRequest,
+    StartData,
+    StartEvent,
     UsageOut,
 )
 from experts_panel.pipeline.expert_run import ExpertRun
@@ -118,31 +129,21 @@ async def run_query(
     started = time.perf_counter()
     language = detect_language(request.query)
 
-    async def send(
-        event_type: EventType, phase: str | None, message: str, data: dict[str, Any]
-    ) -> None:
-        status = {"expert_error": "error", "error": "error"}.get(event_type, "ok")
-        await emit(
-            ProgressEvent(
-                event_type=event_type, phase=phase, status=status, message=message, data=data
-            )
-        )
-
     model, notices = await services.models.choose(services, language)
-    await send(
-        "start",
-        None,
-        f"asking {len(experts)} experts",
-        {
-            "request_id": request_id,
-            "experts": [e.id for e in experts],
-            "model": model.name,
-            "language": language,
-        },
+    await emit(
+        StartEvent(
+            message=f"asking {len(experts)} experts",
+            data=StartData(
+                request_id=request_id,
+                experts=[e.id for e in experts],
+                model=model.name,
+                language=language,
+            ),
+        )
     )
     slots = asyncio.Semaphore(services.settings.MAX_CONCURRENT_EXPERTS)
     responses: dict[str, ExpertResponse] = {}
-    errors: list[dict[str, str]] = []
+    errors: list[ExpertFailure] = []
     total = Usage()
 
     async def one(expert: Expert) -> None:
@@ -157,7 +158,7 @@ async def run_query(
             embedder=services.embedder,
             cache=services.cache,
             question_vector=question_vector[0],
-            emit=send,
+            emit=emit,
             notices=list(notices),
         )
         expert_started = time.perf_counter()
@@ -166,13 +167,9 @@ async def run_query(
                 for name, phase in PHASES:
                     if not _wanted(run, name):
                         continue
-                    await send(
-                        "phase_start", name, f"{expert.id}: {name}", {"expert_id": expert.id}
-                    )
+                    await emit(_phase_start(expert, name))
                     await phase(run)
-                await send(
-                    "phase_start", "assembly", f"{expert.id}: assembly", {"expert_id": expert.id}
-                )
+                await emit(_phase_start(expert, "assembly"))
                 response = assemble(run, int((time.perf_counter() - expert_started) * 1000))
             except asyncio.CancelledError:
                 raise
@@ -186,28 +183,26 @@ async def run_query(
                     error=str(exc) or type(exc).__name__,
                     exc_info=True,
                 )
-                errors.append(
-                    {"expert_id": expert.id, "error": failure.message, "code": failure.code}
+                failed = ExpertFailure(
+                    expert_id=expert.id, error=failure.message, code=failure.code
                 )
+                errors.append(failed)
                 total.add(run.usage)
-                await send(
-                    "expert_error",
-                    None,
-                    f"{expert.id}: {failure.message}",
-                    {"expert_id": expert.id, "error": failure.message, "code": failure.code},
-                )
+                await emit(ExpertErrorEvent(message=f"{expert.id}: {failure.message}", data=failed))
                 return
         total.add(run.usage)
         responses[expert.id] = response
-        await send(
-            "expert_complete",
-            "assembly",
-            f"{expert.id}: done",
-            {"expert_id": expert.id, "response": response.model_dump()},
+        await emit(
+            ExpertCompleteEvent(
+                message=f"{expert.id}: done",
+                data=ExpertCompleteData(expert_id=expert.id, response=response),
+            )
         )
 
     if services.query_slots.full():
-        await send("progress", None, "waiting for a free slot", {"queued": True})
+        await emit(
+            PhaseProgressEvent(message="waiting for a free slot", data=ProgressData(queued=True))
+        )
     async with services.query_slots.hold():
         question_vector = await asyncio.to_thread(services.embedder.encode, [request.query])
         try:
@@ -241,5 +236,11 @@ async def run_query(
         completion_tokens=total.completion_tokens,
         duration_ms=result.total_processing_time_ms,
     )
-    await send("complete", None, "done", {"response": result.model_dump()})
+    await emit(CompleteEvent(message="done", data=CompleteData(response=result)))
     return result
+
+
+def _phase_start(expert: Expert, name: str) -> PhaseStartEvent:
+    return PhaseStartEvent.model_validate(
+        {"phase": name, "message": f"{expert.id}: {name}", "data": ExpertRef(expert_id=expert.id)}
+    )

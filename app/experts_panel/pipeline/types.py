@@ -10,7 +10,8 @@ from experts_panel.retrieval.hybrid import Candidate
 Relevance = Literal["HIGH", "MEDIUM", "LOW"]
 Role = Literal["HIGH", "MEDIUM", "CONTEXT"]
 
-PHASES = (
+# The phases, in order (docs/pipeline.md); the events name them (pipeline/contract.py).
+PhaseName = Literal[
     "map",
     "medium_scoring",
     "resolve",
@@ -19,7 +20,8 @@ PHASES = (
     "comment_groups",
     "comment_synthesis",
     "assembly",
-)
+]
+PHASES: tuple[PhaseName, ...] = PhaseName.__args__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 import { useStrings } from '../lib/i18n';
-import { usePostViewer } from './PostViewer';
+import { usePostViewer } from './postViewerContext';
 import styles from './CitationButton.module.css';
 
 interface Props {

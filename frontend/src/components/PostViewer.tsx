@@ -1,18 +1,9 @@
 // Opening a post from anywhere (a citation in an answer, a source, a comment group): one
 // dialog for the page, and focus goes back to what opened it when it closes.
 
-import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useMemo, useRef, useState, type ReactNode } from 'react';
 import { PostDialog } from './PostDialog';
-
-export interface PostViewer {
-  open: (expertId: string, postId: number, trigger?: HTMLElement | null) => void;
-}
-
-const Context = createContext<PostViewer>({ open: () => undefined });
-
-export function usePostViewer(): PostViewer {
-  return useContext(Context);
-}
+import { PostViewerContext, type PostViewer } from './postViewerContext';
 
 interface Props {
   children: ReactNode;
@@ -45,7 +36,7 @@ export function PostViewerProvider({ children, expertNames }: Props) {
 
   const value = useMemo(() => ({ open }), [open]);
   return (
-    <Context.Provider value={value}>
+    <PostViewerContext.Provider value={value}>
       {children}
       {target && (
         <PostDialog
@@ -55,6 +46,6 @@ export function PostViewerProvider({ children, expertNames }: Props) {
           onClose={close}
         />
       )}
-    </Context.Provider>
+    </PostViewerContext.Provider>
   );
 }

@@ -50,6 +50,15 @@ describe('streamQuery', () => {
     expect(seen).toEqual(['start']);
   });
 
+  it('rejects as a protocol error at an event the contract does not know, after handing over what came', async () => {
+    const unknown = { ...event('phase_start', 'map', { expert_id: 'a' }), event_type: 'phase_begin' };
+    vi.stubGlobal('fetch', vi.fn().mockResolvedValue(sseResponse([frame(event('start', null, {})), `data: ${JSON.stringify(unknown)}\r\n\r\n`])));
+    const seen: string[] = [];
+    const failure = streamQuery({ query: 'abc' }, { onEvent: (e) => seen.push(e.event_type) });
+    await expect(failure).rejects.toMatchObject({ kind: 'protocol', message: expect.stringContaining('unknown event_type "phase_begin"') });
+    expect(seen).toEqual(['start']);
+  });
+
   it('rejects as broken when the connection fails mid-way', async () => {
     vi.stubGlobal('fetch', vi.fn().mockResolvedValue(sseResponse([frame(event('start', null, {}))], new TypeError('network error'))));
     await expect(streamQuery({ query: 'abc' }, { onEvent: () => undefined })).rejects.toMatchObject({ kind: 'broken' });

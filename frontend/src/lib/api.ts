@@ -1,6 +1,7 @@
 // The service's HTTP API: the experts, one post, and the query's event stream.
 // Every failure becomes an `ApiError` whose `kind` the UI puts into words.
 
+import { parseEvent } from './events';
 import { readSse, SseParser } from './sse';
 import type { Expert, Post, ProgressEvent, QueryRequest } from './types';
 
@@ -125,27 +126,6 @@ export function fetchPost(expertId: string, postId: number, signal?: AbortSignal
   return getJson<Post>(`/api/v1/posts/${encodeURIComponent(String(postId))}?${query}`, signal);
 }
 
-/** One `data:` payload as a progress event, or null when it is not one. */
-export function parseEvent(data: string): ProgressEvent | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(data);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null) return null;
-  const event = value as Partial<ProgressEvent>;
-  if (typeof event.event_type !== 'string') return null;
-  return {
-    event_type: event.event_type,
-    phase: typeof event.phase === 'string' ? event.phase : null,
-    status: typeof event.status === 'string' ? event.status : 'ok',
-    message: typeof event.message === 'string' ? event.message : '',
-    timestamp: typeof event.timestamp === 'string' ? event.timestamp : '',
-    data: typeof event.data === 'object' && event.data !== null ? event.data : {},
-  };
-}
-
 export interface StreamOptions {
   signal?: AbortSignal;
   onEvent: (event: ProgressEvent) => void;
@@ -154,8 +134,9 @@ export interface StreamOptions {
 /**
  * POST the question and hand every event to `onEvent` as it arrives. Resolves once the last
  * event (`complete` or `error`) has arrived; rejects with an `ApiError` (`broken` when the
- * stream ends or fails before it), or with the AbortError when `signal` aborts, which closes
- * the connection and makes the service stop the work.
+ * stream ends or fails before it, `protocol` at an event that is none of the schema's), or
+ * with the AbortError when `signal` aborts, which closes the connection and makes the service
+ * stop the work.
  */
 export async function streamQuery(request: QueryRequest, options: StreamOptions): Promise<void> {
   const response = await send('/api/v1/query', {
@@ -173,8 +154,12 @@ export async function streamQuery(request: QueryRequest, options: StreamOptions)
   const parser = new SseParser();
   try {
     for await (const message of readSse(response.body, parser)) {
-      const event = parseEvent(message.data);
-      if (!event) continue;
+      const parsed = parseEvent(message.data);
+      // An event this page does not know is a contract broken, not one to guess at.
+      if (!parsed.ok) {
+        throw new ApiError('protocol', `the service sent an event this page does not read: ${parsed.problem}`);
+      }
+      const event = parsed.event;
       options.onEvent(event);
       if (event.event_type === 'complete' || event.event_type === 'error') return;
     }

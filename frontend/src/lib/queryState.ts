@@ -138,7 +138,8 @@ function stopRemaining(experts: ExpertRun[]): ExpertRun[] {
 }
 
 function onEvent(state: QueryState, event: ProgressEvent): QueryState {
-  const data = event.data;
+  // Read loosely, key by key: the event was checked against its schema on arrival (events.ts).
+  const data: Record<string, unknown> = event.data;
   const expertId = typeof data.expert_id === 'string' ? data.expert_id : null;
   switch (event.event_type) {
     case 'start': {

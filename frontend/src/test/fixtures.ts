@@ -100,8 +100,31 @@ export const post: Post = {
   ],
 };
 
+const usage = { model_calls: 0, prompt_tokens: 0, completion_tokens: 0 };
+
+/** What the service always sends in an event's data, under what a test gives. */
+function whole(type: ProgressEvent['event_type'], data: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case 'start':
+      return { request_id: 'test-request', experts: [], model: 'embedded', language: 'ru', ...data };
+    case 'expert_error':
+      return { error: 'the service failed', code: 'internal', ...data };
+    case 'error':
+      return { code: 'internal', request_id: 'test-request', ...data };
+    case 'complete': {
+      const response = (data.response ?? {}) as Record<string, unknown>;
+      const base = { query: 'Как?', expert_responses: [], total_processing_time_ms: 0, request_id: 'test-request', usage, errors: [] };
+      return { ...data, response: { ...base, ...response } };
+    }
+    default:
+      return data;
+  }
+}
+
+/** An event as the service sends it: `data` holds what a test gives over the rest of its fields. */
 export function event(event_type: ProgressEvent['event_type'], phase: string | null, data: Record<string, unknown>, message = ''): ProgressEvent {
-  return { event_type, phase, status: event_type.endsWith('error') ? 'error' : 'ok', message, timestamp: '2026-01-01T00:00:00Z', data };
+  const status = event_type.endsWith('error') ? 'error' : 'ok';
+  return { event_type, phase, status, message, timestamp: '2026-01-01T00:00:00Z', data: whole(event_type, data) } as ProgressEvent;
 }
 
 /** An event as sse-starlette frames it: one data line, \r\n line endings. */

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from experts_panel.api.deps import DatabaseDep
-from experts_panel.api.models import CommentOut, ErrorOut, LinkOut, PostOut
+from experts_panel.api.models import ErrorOut
 from experts_panel.experts import SLUG, get_expert
-from experts_panel.posts import get_post
+from experts_panel.posts import PostOut, get_post
 
 router = APIRouter()
 
@@ -35,27 +35,7 @@ async def post(
         expert = await get_expert(conn, expert_id)
         if expert is None:
             raise HTTPException(404, f"no expert {expert_id!r}")
-        detail = await get_post(conn, expert_id, telegram_message_id)
-    if detail is None:
+        found = await get_post(conn, expert, telegram_message_id)
+    if found is None:
         raise HTTPException(404, f"expert {expert_id!r} has no post {telegram_message_id}")
-    url = (
-        f"https://t.me/{expert.channel_username}/{telegram_message_id}"
-        if expert.channel_username
-        else None
-    )
-    return PostOut(
-        expert_id=detail.expert_id,
-        telegram_message_id=detail.telegram_message_id,
-        date=detail.date,
-        edited_at=detail.edited_at,
-        text=detail.text,
-        author_name=detail.author_name,
-        views=detail.views,
-        forwards=detail.forwards,
-        forwarded_from=detail.forwarded_from,
-        media=detail.media,
-        external_mentions=detail.external_mentions,
-        telegram_url=url,
-        links=[LinkOut(**vars(link)) for link in detail.links],
-        comments=[CommentOut(**vars(c)) for c in detail.comments],
-    )
+    return found

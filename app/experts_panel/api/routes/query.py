@@ -1,6 +1,7 @@
 """`POST /api/v1/query`: ask the panel; progress streams as Server-Sent Events.
 
-Each event is one `data:` line holding a `ProgressEvent`; `complete` carries the whole
+Each event is one `data:` line holding a `ProgressEvent` (one of the event models of
+`pipeline/contract.py`, told apart by `event_type`); `complete` carries the whole
 `MultiExpertQueryResponse`. Comment lines keep the stream alive through proxies. With
 `stream_progress=false` the answer comes as one JSON.
 
@@ -26,9 +27,12 @@ from sse_starlette import EventSourceResponse
 from experts_panel.api.deps import ServicesDep
 from experts_panel.api.errors import error_response
 from experts_panel.api.models import ErrorOut
+from experts_panel.api.schema import STREAM_MESSAGE
 from experts_panel.expert_catalog import UnknownExperts
 from experts_panel.logs import get_logger
 from experts_panel.pipeline.contract import (
+    ErrorData,
+    ErrorEvent,
     MultiExpertQueryResponse,
     ProgressEvent,
     QueryRequest,
@@ -51,7 +55,10 @@ def _invalid(field: str, message: str, value: Any) -> RequestValidationError:
     "/api/v1/query",
     response_model=MultiExpertQueryResponse,
     responses={
-        200: {"content": {"text/event-stream": {}}},
+        200: {
+            "description": "The answer as JSON, or (stream_progress) its events as a stream",
+            "content": {"text/event-stream": {"schema": STREAM_MESSAGE}},
+        },
         408: {"model": ErrorOut, "description": "The body did not arrive in time."},
         413: {"model": ErrorOut, "description": "The body is over 64 KiB."},
         502: {"model": ErrorOut, "description": "The model API failed (JSON answer only)."},
@@ -131,10 +138,5 @@ async def _disconnected(request: Request) -> None:
         pass
 
 
-def _error(told: PublicError, request_id: str) -> ProgressEvent:
-    return ProgressEvent(
-        event_type="error",
-        status="error",
-        message=told.message,
-        data={"code": told.code, "request_id": request_id},
-    )
+def _error(told: PublicError, request_id: str) -> ErrorEvent:
+    return ErrorEvent(message=told.message, data=ErrorData(code=told.code, request_id=request_id))

@@ -128,3 +128,76 @@ def large_channel(
         ),
     )
     return channel, group
+
+
+# A channel and its discussion group, with copies of its posts and comments under them.
+
+CHANNEL = "Channel"
+CHANNEL_KEY = "channel1000000001"
+GROUP_ID = 1500000005
+
+
+def channel_posts() -> list[dict[str, Any]]:
+    return [
+        message(10, at(0), "Why retrieval beats fine-tuning for a small team."),
+        message(
+            11,
+            at(10),
+            ["Backups: ", {"type": "code", "text": ".backup"}, " every night"],
+            edited=at(50),
+        ),
+        message(12, at(20), "", photo="(File not included.)", width=10, height=10),
+        message(13, at(30), "Costs of model APIs, measured over one month of traffic."),
+    ]
+
+
+def copy(
+    message_id: int, post: dict[str, Any], delay_s: int = 2, with_id: bool = True, **kw: Any
+) -> dict[str, Any]:
+    when = datetime.fromtimestamp(int(post["date_unixtime"]), tz=UTC) + timedelta(seconds=delay_s)
+    extra: dict[str, Any] = {"forwarded_from": CHANNEL}
+    if with_id:
+        extra["forwarded_from_id"] = CHANNEL_KEY
+    extra.update(kw)
+    return message(message_id, when, post["text"], author=CHANNEL, author_id=CHANNEL_KEY, **extra)
+
+
+def user(
+    message_id: int,
+    minutes: float,
+    text: str,
+    reply_to: int | None,
+    name: str = "Ann",
+    uid: str = "user1",
+) -> dict[str, Any]:
+    extra: dict[str, Any] = {} if reply_to is None else {"reply_to_message_id": reply_to}
+    return message(message_id, at(minutes), text, author=name, author_id=uid, **extra)
+
+
+def discussion() -> list[dict[str, Any]]:
+    posts = channel_posts()
+    edited_11 = dict(posts[1])  # the copy carries the edited text, same as the post
+    deleted = message(14, at(40), "A post the channel deleted later")
+    return [
+        service(400, at(-5), "join_group_by_link"),
+        copy(501, posts[0]),
+        copy(502, edited_11, with_id=False),  # older exports: the channel's name only
+        copy(503, posts[2], photo="(File not included.)"),
+        copy(504, posts[3], delay_s=3),
+        copy(505, deleted),
+        user(601, 1, "But fine-tuning wins on style.", 501),
+        user(602, 2, "Style is a prompt problem.", 601, name="Bob", uid="user2"),
+        message(
+            603,
+            at(3),
+            "Both are right; see my next post.",
+            author=CHANNEL,
+            author_id=CHANNEL_KEY,
+            reply_to_message_id=602,
+        ),
+        user(604, 11, "We restore monthly to test them.", 502),
+        user(605, 21, "Nice picture", 503),
+        user(606, 41, "Comment under the deleted post", 505),
+        user(607, 42, "Anyone here use Podman?", None),
+        user(608, 31, "Which provider was that?", 504, name="Cid", uid="user3"),
+    ]

@@ -485,6 +485,16 @@ PHASE_MODELS = {
 }
 
 
+def model_env(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
+    """The settings that point the service at `fake`, a model per phase."""
+    return {
+        "OPENROUTER_API_KEY": "sk-test-key",
+        "OPENROUTER_BASE_URL": fake.base_url,
+        **PHASE_MODELS,
+        **extra,
+    }
+
+
 def shown_ids(body: dict[str, Any]) -> list[int]:
     prompt = body["messages"][-1]["content"]
     return [int(i) for i in dict.fromkeys(re.findall(r"\[post:(\d+)\]", prompt))]

@@ -1,13 +1,30 @@
-"""Readers asking one question after another on a real server, until told to stop."""
+"""The query's event stream: read as a browser would, and by readers asking on and on."""
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
-from .test_query_api import read_stream
+
+def read_stream(response: httpx.Response) -> tuple[list[dict[str, Any]], list[str]]:
+    """Events and comment lines, checking the framing as a browser's reader would."""
+    events: list[dict[str, Any]] = []
+    comments: list[str] = []
+    for line in response.iter_lines():
+        if line.startswith(":"):
+            comments.append(line)
+        elif line.startswith("data: "):
+            payload = line[len("data: ") :]
+            assert not payload.startswith("data:"), "doubled data: prefix"
+            events.append(json.loads(payload))
+        else:
+            assert line == "", f"unexpected line {line!r}"
+    return events, comments
+
 
 QUESTIONS = ("Как делать бэкапы SQLite?", "How do I back up SQLite safely?")
 

@@ -1,0 +1,1 @@
+"""What the tests share, and the benches with them: fakes, builders, servers, readers."""
