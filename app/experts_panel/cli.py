@@ -172,18 +172,28 @@ def serve(
 def _serve(settings: Settings) -> None:
     from experts_panel.api.app import create_app
     from experts_panel.in_use import InUseError, serving
-    from experts_panel.server import ServeError, bind_socket
+    from experts_panel.observability.listener import MetricsEndpoint
+    from experts_panel.server import Listener, ServeError, bind_socket
     from experts_panel.server import serve as serve_app
 
     try:  # fail on a taken port before migrating or opening anything
         bind_socket(settings.API_HOST, settings.API_PORT).close()
+        if settings.METRICS_PORT is not None:
+            bind_socket(settings.METRICS_HOST, settings.METRICS_PORT).close()
     except ServeError as exc:
         fail(str(exc))
 
     async def main() -> None:
         # The service's own writes are queued and retried; its readers never wait long.
         async with opened_database(settings, BUSY_TIMEOUT_MS) as database:
-            await serve_app(create_app(settings, database), settings.API_HOST, settings.API_PORT)
+            api = create_app(settings, database)
+            others = []
+            if settings.METRICS_PORT is not None:
+                endpoint = MetricsEndpoint(api, api.state.metrics)
+                others.append(
+                    Listener(endpoint, settings.METRICS_HOST, settings.METRICS_PORT, "metrics")
+                )
+            await serve_app(api, settings.API_HOST, settings.API_PORT, others)
 
     # Held from before the migration until the process ends, so `demo` never recreates the
     # file this service has open (see in_use.py).

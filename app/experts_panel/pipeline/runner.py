@@ -30,6 +30,7 @@ from experts_panel.pipeline import (
     resolve,
 )
 from experts_panel.pipeline.assembly import assemble
+from experts_panel.pipeline.call_phase import current_phase
 from experts_panel.pipeline.contract import (
     EventType,
     ExpertResponse,
@@ -169,6 +170,7 @@ async def run_query(
                     await send(
                         "phase_start", name, f"{expert.id}: {name}", {"expert_id": expert.id}
                     )
+                    current_phase.set(name)  # this expert's task only: for the calls' metrics
                     await phase(run)
                 await send(
                     "phase_start", "assembly", f"{expert.id}: assembly", {"expert_id": expert.id}
