@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -229,6 +230,38 @@ def healthcheck_command(
     if response.status_code != 200:
         fail(f"{url}: {response.status_code} {response.text[:200]}")
     typer.echo(f"{url}: {response.status_code} {response.text[:200]}")
+
+
+@app.command("status")
+def status_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for /health.")] = 5.0,
+) -> None:
+    """Whether all is well: health, provider, today's tokens, experts, backup, certificate.
+
+    Exit 0 when all is well, 1 when something needs the operator (the alert rules'
+    conditions), 2 when it cannot tell (the service does not answer).
+    """
+    from experts_panel.observability import status
+
+    settings = settings_or_exit()
+    url = f"{local_url(settings.API_HOST, settings.API_PORT)}health"
+    health = status.fetch_health(url, timeout)
+    if isinstance(health, str):
+        report = status.cannot_tell(health)
+    else:
+        answered = health
+
+        async def main(database: Database) -> status.Report:
+            now = datetime.now(UTC)
+            return status.assess(answered, await status.stored_readings(settings, database, now))
+
+        report = run_reading(settings, main)
+    if as_json:
+        typer.echo(json.dumps(status.as_json(report), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(status.as_text(report), nl=False)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command("migrate")
