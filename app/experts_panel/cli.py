@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -245,6 +246,8 @@ def status_command(
     from experts_panel.observability import status
 
     settings = settings_or_exit()
+    # httpx logs each request at INFO; the report is the command's only output.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     url = f"{local_url(settings.API_HOST, settings.API_PORT)}health"
     health = status.fetch_health(url, timeout)
     if isinstance(health, str):
