@@ -32,7 +32,8 @@ def metrics_server(
     server_factory: ServerFactory, db: Path, fake: FakeOpenAI, **extra: str
 ) -> tuple[Server, str]:
     port = free_port()
-    server = server_factory(db, **model_env(fake, METRICS_PORT=str(port), **extra))
+    start: Any = server_factory  # the settings go as keywords, beside its `log`
+    server = start(db, **model_env(fake, METRICS_PORT=str(port), **extra))
     return server, f"http://127.0.0.1:{port}/metrics"
 
 
