@@ -313,3 +313,21 @@ def test_metrics_port_must_not_be_the_api_port() -> None:
         load_settings({"API_PORT": "8000", "METRICS_PORT": "8000"})
     assert load_settings({}).METRICS_PORT is None
     assert load_settings({}).METRICS_HOST == "127.0.0.1"
+
+
+def test_expert_counts_follow_a_commit_from_another_process(
+    demo_path: Path, server_factory: ServerFactory, fake_openai: FakeOpenAI
+) -> None:
+    _, url = metrics_server(server_factory, demo_path, fake_openai)
+    before = value(samples(url), "experts_panel_expert_posts", expert="selfhost_ops")
+    assert before > 0
+    assert value(samples(url), "experts_panel_expert_posts", expert="selfhost_ops") == before
+    conn = sqlite3.connect(demo_path)
+    with conn:
+        conn.execute(
+            "DELETE FROM posts WHERE id = (SELECT max(id) FROM posts WHERE expert_id = ?)",
+            ("selfhost_ops",),
+        )
+    conn.close()
+    after = value(samples(url), "experts_panel_expert_posts", expert="selfhost_ops")
+    assert after == before - 1  # counted again after the commit, not kept from before it
