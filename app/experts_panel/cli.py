@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -172,18 +174,28 @@ def serve(
 def _serve(settings: Settings) -> None:
     from experts_panel.api.app import create_app
     from experts_panel.in_use import InUseError, serving
-    from experts_panel.server import ServeError, bind_socket
+    from experts_panel.observability.listener import MetricsEndpoint
+    from experts_panel.server import Listener, ServeError, bind_socket
     from experts_panel.server import serve as serve_app
 
     try:  # fail on a taken port before migrating or opening anything
         bind_socket(settings.API_HOST, settings.API_PORT).close()
+        if settings.METRICS_PORT is not None:
+            bind_socket(settings.METRICS_HOST, settings.METRICS_PORT).close()
     except ServeError as exc:
         fail(str(exc))
 
     async def main() -> None:
         # The service's own writes are queued and retried; its readers never wait long.
         async with opened_database(settings, BUSY_TIMEOUT_MS) as database:
-            await serve_app(create_app(settings, database), settings.API_HOST, settings.API_PORT)
+            api = create_app(settings, database)
+            others = []
+            if settings.METRICS_PORT is not None:
+                endpoint = MetricsEndpoint(api, api.state.metrics)
+                others.append(
+                    Listener(endpoint, settings.METRICS_HOST, settings.METRICS_PORT, "metrics")
+                )
+            await serve_app(api, settings.API_HOST, settings.API_PORT, others)
 
     # Held from before the migration until the process ends, so `demo` never recreates the
     # file this service has open (see in_use.py).
@@ -219,6 +231,40 @@ def healthcheck_command(
     if response.status_code != 200:
         fail(f"{url}: {response.status_code} {response.text[:200]}")
     typer.echo(f"{url}: {response.status_code} {response.text[:200]}")
+
+
+@app.command("status")
+def status_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for /health.")] = 5.0,
+) -> None:
+    """Whether all is well: health, provider, today's tokens, experts, backup, certificate.
+
+    Exit 0 when all is well, 1 when something needs the operator (the alert rules'
+    conditions), 2 when it cannot tell (the service does not answer).
+    """
+    from experts_panel.observability import status
+
+    settings = settings_or_exit()
+    # httpx logs each request at INFO; the report is the command's only output.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    url = f"{local_url(settings.API_HOST, settings.API_PORT)}health"
+    health = status.fetch_health(url, timeout)
+    if isinstance(health, str):
+        report = status.cannot_tell(health)
+    else:
+        answered = health
+
+        async def main(database: Database) -> status.Report:
+            now = datetime.now(UTC)
+            return status.assess(answered, await status.stored_readings(settings, database, now))
+
+        report = run_reading(settings, main)
+    if as_json:
+        typer.echo(json.dumps(status.as_json(report), ensure_ascii=False, indent=2))
+    else:
+        typer.echo(status.as_text(report), nl=False)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command("migrate")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from experts_panel.drift import Analyse, embedded_analyser
+from experts_panel.llm.call_record import CallObserver
 from experts_panel.llm.call_watch import CallWatch
 from experts_panel.llm.embedded import EmbeddedModel
 from experts_panel.llm.openai_client import OpenAICompatibleClient, client_from_settings
@@ -34,8 +35,9 @@ class Models:
     client: OpenAICompatibleClient | None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Models:
-        return cls(settings, client_from_settings(settings))
+    def from_settings(cls, settings: Settings, observer: CallObserver | None = None) -> Models:
+        """`observer` is told of every hosted model call's end (the metrics, when kept)."""
+        return cls(settings, client_from_settings(settings, observer))
 
     @property
     def calls(self) -> CallWatch | None:

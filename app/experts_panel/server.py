@@ -6,10 +6,13 @@ import asyncio
 import logging
 import signal
 import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config
+from starlette.types import ASGIApp
 
 from experts_panel.logs import get_logger
 
@@ -51,7 +54,17 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(app: FastAPI, host: str, port: int) -> None:
+@dataclass(frozen=True)
+class Listener:
+    """Another app served beside the API, on an address of its own (the metrics)."""
+
+    app: ASGIApp
+    host: str
+    port: int
+    name: str
+
+
+def _config(host: str, port: int) -> Config:
     # hypercorn takes the bound socket over by its descriptor, and closes it when it stops.
     config = Config()
     config.bind = [f"fd://{bind_socket(host, port).detach()}"]
@@ -61,13 +74,27 @@ async def serve(app: FastAPI, host: str, port: int) -> None:
     config.accesslog = None  # the app logs each request itself, with its request id
     # hypercorn's own messages go through the service's log configuration.
     config.errorlog = logging.getLogger("hypercorn.error")
+    return config
+
+
+async def serve(app: FastAPI, host: str, port: int, others: Sequence[Listener] = ()) -> None:
+    config = _config(host, port)
+    configs = [(other, _config(other.host, other.port)) for other in others]
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _on_signal, stop, sig)
     log.info("serving", address=bind_address(host, port))
-    await hypercorn_serve(app, config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    for other, _ in configs:
+        log.info("serving", address=bind_address(other.host, other.port), app=other.name)
+    await asyncio.gather(
+        hypercorn_serve(app, config, shutdown_trigger=stop.wait),  # type: ignore[arg-type]
+        *(
+            hypercorn_serve(other.app, other_config, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+            for other, other_config in configs
+        ),
+    )
     log.info("stopped")
 
 

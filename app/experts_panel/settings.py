@@ -151,6 +151,26 @@ class Settings(BaseModel):
         description="Seconds between keep-alive comments on a query's event stream, so proxies "
         "do not close it during long phases.",
     )
+    METRICS_PORT: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None,
+        description="Port of the Prometheus metrics listener (`/metrics`), a listener of its "
+        "own beside the API's, never on API_PORT. Unset: no metrics are kept or served.",
+    )
+    METRICS_HOST: str = Field(
+        default="127.0.0.1",
+        description="Address the metrics listener binds to; loopback keeps it off the network.",
+    )
+    BACKUP_STATUS_FILE: Path | None = Field(
+        default=None,
+        description="The status file `experts-panel-backup` writes after each verified backup "
+        "(read for the backup's age, size and verification). Default: `last-backup.json` in "
+        "BACKUP_DIR.",
+    )
+    TLS_CERT_FILE: Path | None = Field(
+        default=None,
+        description="The certificate the web server presents (PEM), read for its expiry. "
+        "Unset: no certificate is checked.",
+    )
     STATIC_DIR: Path | None = Field(
         default=None,
         description="Built front end to serve at `/` (for a one-process local run). Unset: "
@@ -194,6 +214,14 @@ class Settings(BaseModel):
             raise ValueError("OPENROUTER_API_KEY: a placeholder value is refused in production")
         return self
 
+    @model_validator(mode="after")
+    def _metrics_apart_from_the_api(self) -> Settings:
+        if self.METRICS_PORT is not None and self.METRICS_PORT == self.API_PORT:
+            raise ValueError(
+                "METRICS_PORT: must differ from API_PORT (metrics never share the API's port)"
+            )
+        return self
+
     @property
     def database_path(self) -> Path:
         return Path(self.DATABASE_URL.removeprefix("sqlite+aiosqlite:///"))
@@ -201,6 +229,10 @@ class Settings(BaseModel):
     @property
     def backup_dir(self) -> Path:
         return self.BACKUP_DIR or self.database_path.parent / "backups"
+
+    @property
+    def backup_status_file(self) -> Path:
+        return self.BACKUP_STATUS_FILE or self.backup_dir / "last-backup.json"
 
     def secret_values(self) -> list[str]:
         """Every secret set, as plain text: what logs and readers must never see."""

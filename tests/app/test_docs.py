@@ -33,7 +33,7 @@ def test_every_command_is_in_the_readme() -> None:
     commands = _names(app)
     commands += [f"experts {name}" for name in _names(experts_app)]
     commands += [f"settings {name}" for name in _names(settings_app)]
-    assert len(commands) == 12
+    assert len(commands) == 13
     for command in commands:
         assert f"`experts-panel {command}" in README, command
 

@@ -245,7 +245,13 @@ def test_backup_is_a_verified_compressed_copy(stack: Stack) -> None:
     assert count(copy, "SELECT count(*) FROM posts") == POSTS
     # A file on its own: no -wal is needed to read it.
     assert copy.read_bytes()[18:20] == b"\x01\x01"
-    assert sorted(p.name for p in stack.backups.iterdir()) == [made.name]
+    # Beside it, the status the service reads: this backup, verified, its size.
+    assert sorted(p.name for p in stack.backups.iterdir()) == [made.name, "last-backup.json"]
+    status = json.loads((stack.backups / "last-backup.json").read_text(encoding="utf-8"))
+    assert status["file"] == made.name and status["verified"] is True
+    assert status["size_bytes"] == made.stat().st_size
+    finished = datetime.fromisoformat(status["finished_at"].replace("Z", "+00:00"))
+    assert f"experts-{finished.strftime('%Y-%m-%dT%H-%M-%SZ')}.db.zst" == made.name
 
 
 def test_settings_errors_name_the_setting(stack: Stack) -> None:
@@ -725,7 +731,7 @@ def test_offsite_failure_is_reported_and_the_backup_kept(stack: Stack, tmp_path:
     assert error.count("\n") == 0
     assert "BACKUP_OFFSITE_COMMAND" in error and "exit code 3" in error
     assert record.exists()  # it did run
-    kept = list(stack.backups.iterdir())
+    kept = [p for p in stack.backups.iterdir() if p.name != "last-backup.json"]
     assert len(kept) == 1 and f"backup {kept[0]} is kept" in error
     assert integrity(unpack(kept[0], tmp_path / "kept.db")) == ["ok"]
 

@@ -368,6 +368,16 @@ def test_front_end_over_https_with_security_headers(web: Web) -> None:
     assert status == 404 and headers["x-content-type-options"] == "nosniff"
 
 
+def test_metrics_are_not_served_through_nginx(web: Web) -> None:
+    # The fallback to the app answers 200 to any path; the metrics' paths get a plain 404.
+    for path in ("/metrics", "/metrics/", "/metrics?name[]=up"):
+        status, headers, body = web.get(path)
+        assert status == 404, path
+        assert '<div id="root">' not in body and headers["x-content-type-options"] == "nosniff"
+    status, _, body = web.get("/metrics-and-more")
+    assert status == 200 and '<div id="root">' in body  # only the metrics' own paths
+
+
 def test_hashed_assets_are_cached_and_compressed(web: Web) -> None:
     status, headers, _ = web.get("/assets/index-abc123.js", "-H", "Accept-Encoding: gzip")
     assert status == 200

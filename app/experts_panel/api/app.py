@@ -24,6 +24,8 @@ from experts_panel.language import detect_language
 from experts_panel.logs import get_logger
 from experts_panel.loop_lag import LoopLag
 from experts_panel.model_setup import Models
+from experts_panel.observability.http_metrics import HttpMetrics
+from experts_panel.observability.metrics import PanelMetrics
 from experts_panel.pipeline.runner import Services
 from experts_panel.query_runs import track_tasks, untrack_tasks
 from experts_panel.retrieval.dense import VectorCache
@@ -103,7 +105,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
             app.state.database = opened
         else:
             app.state.database = database
-        models = Models.from_settings(settings)
+        models = Models.from_settings(settings, metrics.model_call if metrics else None)
         app.state.models = models
         embedder = UniversalSentenceEncoder()
         app.state.services = Services(
@@ -141,6 +143,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         openapi_url=None if production else "/api/openapi.json",
     )
     app.state.settings = settings
+    # Kept only when they are served (METRICS_PORT): otherwise nothing is counted at all.
+    metrics = PanelMetrics() if settings.METRICS_PORT is not None else None
+    app.state.metrics = metrics
     app.include_router(health.router)
     app.include_router(experts.router)
     app.include_router(posts.router)
@@ -160,6 +165,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         expose_headers=["X-Request-ID"],
     )
     app.add_middleware(AccessLog)
+    if metrics is not None:
+        app.add_middleware(HttpMetrics, metrics=metrics)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     if settings.STATIC_DIR is not None:
         app.router.routes.append(

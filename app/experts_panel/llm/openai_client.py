@@ -27,9 +27,11 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from experts_panel.cancellation import cancel_once
+from experts_panel.llm.call_record import CallObserver, CallOutcome, CallRecord
 from experts_panel.llm.call_watch import Attempt, CallWatch, FailureKind
 from experts_panel.llm.types import ChatMessage, ChatResult
 from experts_panel.logs import get_logger
+from experts_panel.pipeline.call_phase import current_phase
 from experts_panel.pipeline.model import ModelError, Usage
 from experts_panel.redaction import Redactor
 from experts_panel.settings import Settings
@@ -93,6 +95,7 @@ class OpenAICompatibleClient:
         backoff_max_s: float = 30.0,
         app_title: str | None = None,
         app_url: str | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         if max_in_flight < 1 or max_attempts < 1:
             raise ValueError("max_in_flight and max_attempts must be at least 1")
@@ -104,6 +107,8 @@ class OpenAICompatibleClient:
         self._max_attempts = max_attempts
         self._backoff_base_s = backoff_base_s
         self._backoff_max_s = backoff_max_s
+        # Told of every call's end (the metrics); nothing is kept here.
+        self._observer = observer
         # Slots, progress and the provider's recent answers, for /health.
         self.calls = CallWatch(
             max_in_flight,
@@ -185,13 +190,16 @@ class OpenAICompatibleClient:
                     result = await self._attempt(body, model, stream)
         except _AttemptFailed as exc:
             _log_failure(model, attempts, started, exc.reason)
+            self._observe(model, "timed_out" if exc.kind == "timeout" else "failed", started)
             raise ModelError(
                 f"{model}: failed after {attempts} attempts; last error: {exc.reason}",
                 kind="refused" if exc.kind == "refused" else "unavailable",
             ) from exc
         except ModelError as exc:
             _log_failure(model, attempts, started, str(exc))
+            self._observe(model, "failed", started, exc.spent)
             raise
+        self._observe(model, "ok" if attempts == 1 else "retried", started, result.usage)
         log.info(
             "model call",
             model=model,
@@ -203,6 +211,23 @@ class OpenAICompatibleClient:
             finish_reason=result.finish_reason,
         )
         return result
+
+    def _observe(
+        self, model: str, outcome: CallOutcome, started: float, usage: Usage | None = None
+    ) -> None:
+        if self._observer is None:
+            return
+        spent = usage or Usage()
+        self._observer(
+            CallRecord(
+                model=model,
+                phase=current_phase.get(),
+                outcome=outcome,
+                duration_s=time.monotonic() - started,
+                prompt_tokens=spent.prompt_tokens,
+                completion_tokens=spent.completion_tokens,
+            )
+        )
 
     async def chat_json(
         self,
@@ -537,7 +562,9 @@ def _log_failure(model: str, attempts: int, started: float, error: str) -> None:
     )
 
 
-def client_from_settings(settings: Settings) -> OpenAICompatibleClient | None:
+def client_from_settings(
+    settings: Settings, observer: CallObserver | None = None
+) -> OpenAICompatibleClient | None:
     """The model API client the settings describe, or None when no key is set."""
     key = settings.OPENROUTER_API_KEY
     if key is None or not settings.openrouter_configured:
@@ -549,4 +576,5 @@ def client_from_settings(settings: Settings) -> OpenAICompatibleClient | None:
         max_in_flight=settings.MAX_CONCURRENT_MODEL_CALLS,
         max_attempts=settings.MODEL_MAX_ATTEMPTS,
         app_title="Experts Panel",
+        observer=observer,
     )

@@ -30,6 +30,7 @@ from experts_panel.pipeline import (
     resolve,
 )
 from experts_panel.pipeline.assembly import assemble
+from experts_panel.pipeline.call_phase import current_phase
 from experts_panel.pipeline.contract import (
     CompleteData,
     CompleteEvent,
@@ -168,6 +169,7 @@ async def run_query(
                     if not _wanted(run, name):
                         continue
                     await emit(_phase_start(expert, name))
+                    current_phase.set(name)  # this expert's task only: for the calls' metrics
                     await phase(run)
                 await emit(_phase_start(expert, "assembly"))
                 response = assemble(run, int((time.perf_counter() - expert_started) * 1000))

@@ -30,6 +30,7 @@ from experts_panel.api.models import ErrorOut
 from experts_panel.api.schema import STREAM_MESSAGE
 from experts_panel.expert_catalog import UnknownExperts
 from experts_panel.logs import get_logger
+from experts_panel.observability.query_tracker import QueryTracker
 from experts_panel.pipeline.contract import (
     ErrorData,
     ErrorEvent,
@@ -78,8 +79,10 @@ async def query(body: QueryRequest, services: ServicesDep, request: Request) -> 
     request_id = correlation_id.get() or uuid.uuid4().hex
     timeout = services.settings.REQUEST_TIMEOUT
     events: asyncio.Queue[ProgressEvent] = asyncio.Queue()
+    tracker = QueryTracker(request.app.state.metrics)
 
     async def emit(event: ProgressEvent) -> None:
+        tracker.saw(event)
         if body.stream_progress:
             await events.put(event)
 
@@ -98,7 +101,7 @@ async def query(body: QueryRequest, services: ServicesDep, request: Request) -> 
         await emit(_error(told, request_id))
         return told
 
-    run = services.runs.start(request_id, work())
+    run = services.runs.start(request_id, tracker.around(work()))
 
     if not body.stream_progress:
         return await _answer(run, request)

@@ -102,6 +102,7 @@ let
   available = {
     aiosqlite = "0.21.0";
     colorlog = "6.9.0";
+    cryptography = "46.0.3";
     fastapi = "0.136.3";
     greenlet = "3.2.4";
     hatchling = "1.27.0";
@@ -114,6 +115,7 @@ let
     markdown-it-py = "not-read";
     numpy = "2.4.2";
     orjson = "3.11.9";
+    prometheus-client = "0.23.1";
     psutil = "7.1.3";
     pybind11 = "3.0.1";
     pydantic = "2.13.4";
