@@ -22,20 +22,13 @@ import time
 from pathlib import Path
 
 import httpx
-from query import (
-    DEFAULT_CACHE,
-    CorpusSpec,
-    Server,
-    ask,
-    copy_database,
-    free_port,
-    load_corpus,
-    many_streams,
-    percentile,
-    row,
-    serving,
-    verdict,
-)
+from querybench.clients import ask, many_streams
+from querybench.corpus import CorpusSpec
+from querybench.corpus_cache import copy_database, load_corpus
+from querybench.plan import DEFAULT_CACHE
+from querybench.processes import Server, free_port, serving
+from querybench.report import row, verdict
+from querybench.stats import percentile
 
 TARGET_P95_OVERHEAD = 0.05
 TARGET_RSS_OVERHEAD_MB = 20.0

@@ -18,12 +18,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from experts_panel.settings import SettingsError, load_settings
-
-from .conftest import Server, ServerFactory, free_port
-from .fake_openai import Behaviour, Delay, FakeOpenAI, HttpError, Reply
-from .fake_openai import phase_answer as answer
-from .test_query_api import read_stream
-from .test_query_openrouter import model_env
+from tests.support.fake_openai import Behaviour, Delay, FakeOpenAI, HttpError, Reply, model_env
+from tests.support.fake_openai import phase_answer as answer
+from tests.support.server import Server, ServerFactory, free_port
+from tests.support.streams import read_stream
 
 QUESTION = "Как делать бэкапы SQLite?"
 

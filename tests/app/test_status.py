@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .conftest import ServerFactory, cli_env, run_cli
+from tests.support.server import ServerFactory, cli_env, run_cli
 
 
 def certificate(path: Path, days_left: float) -> Path:

@@ -36,7 +36,8 @@ class QueryTracker:
         if not self._first_seen:
             self._first_seen = True
             metrics.first_event.observe(now - self._started)
-        expert = event.data.get("expert_id")
+        # Every event that names an expert carries it as `expert_id` in its data.
+        expert = getattr(event.data, "expert_id", None)
         kind = event.event_type
         if kind == "phase_start" and isinstance(expert, str) and event.phase is not None:
             self._phase_ended(metrics, expert, now)
