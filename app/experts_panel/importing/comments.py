@@ -9,7 +9,6 @@ integers per message: the first finds the copies and the reply chains, the secon
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from experts_panel.db.schema import comments, experts, import_runs, posts
+from experts_panel.db.schema import comments, experts, posts
 from experts_panel.experts import Expert, check_slug, get_expert, now_iso
 from experts_panel.importing.rows import SeenIds, content_hash, json_or_none
 from experts_panel.importing.source import (
@@ -27,7 +26,7 @@ from experts_panel.importing.source import (
     note_duplicates,
     open_export,
 )
-from experts_panel.importing.store import BATCH, HashedRows
+from experts_panel.importing.store import BATCH, HashedRows, record_run
 from experts_panel.importing.threads import UNMATCHED, PostIndex, is_copy, resolve_threads
 from experts_panel.telegram.export import ChatInfo, ExportError, TelegramExport
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
@@ -284,16 +283,7 @@ async def _record(
         .where(experts.c.id == expert.id)
         .values(discussion_chat_id=group.id, discussion_chat_name=group.name, updated_at=now_iso())
     )
-    await conn.execute(
-        import_runs.insert().values(
-            expert_id=expert.id,
-            kind="comments",
-            source_name=path.name,
-            started_at=started,
-            finished_at=now_iso(),
-            summary=json.dumps(summary.as_dict(), ensure_ascii=False),
-        )
-    )
+    await record_run(conn, expert.id, "comments", path, started, summary.as_dict())
 
 
 class _CommentWriter:

@@ -7,7 +7,6 @@ Parsing runs in a second process (`parse_worker`) while this one stores its batc
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from experts_panel.db.schema import import_runs, links, posts
+from experts_panel.db.schema import links, posts
 from experts_panel.experts import (
     Expert,
     check_slug,
@@ -41,7 +40,7 @@ from experts_panel.importing.source import (
     note_duplicates,
     open_export,
 )
-from experts_panel.importing.store import BATCH, HashedRows
+from experts_panel.importing.store import BATCH, HashedRows, record_run
 from experts_panel.telegram.export import ChatInfo
 
 
@@ -221,14 +220,5 @@ async def import_posts(
     await store.write_links()
     summary.parser_peak_rss_bytes = worker.peak_rss_bytes
     summary.duration_s = time.perf_counter() - clock
-    await conn.execute(
-        import_runs.insert().values(
-            expert_id=expert.id,
-            kind="posts",
-            source_name=path.name,
-            started_at=started,
-            finished_at=now_iso(),
-            summary=json.dumps(summary.as_dict(), ensure_ascii=False),
-        )
-    )
+    await record_run(conn, expert.id, "posts", path, started, summary.as_dict())
     return summary

@@ -7,12 +7,17 @@ the changed ones are written, by one `INSERT ... ON CONFLICT DO UPDATE` per batc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from experts_panel.db.schema import import_runs
+from experts_panel.experts import now_iso
 
 # Rows per statement, and ids per `IN (...)`.
 BATCH = 500
@@ -99,3 +104,24 @@ class HashedRows:
         if changed:
             await self.conn.exec_driver_sql(self.sql, changed)
         return stored
+
+
+async def record_run(
+    conn: AsyncConnection,
+    expert_id: str,
+    kind: Literal["posts", "comments"],
+    path: Path,
+    started: str,
+    summary: dict[str, Any],
+) -> None:
+    """Log a finished import in `import_runs`, with its summary as JSON."""
+    await conn.execute(
+        import_runs.insert().values(
+            expert_id=expert_id,
+            kind=kind,
+            source_name=path.name,
+            started_at=started,
+            finished_at=now_iso(),
+            summary=json.dumps(summary, ensure_ascii=False),
+        )
+    )

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse
+from starlette.types import Receive, Scope, Send
 
 from experts_panel.api.deps import ServicesDep
 from experts_panel.api.errors import error_response
@@ -107,16 +108,14 @@ async def query(body: QueryRequest, services: ServicesDep, request: Request) -> 
         return await _answer(run, request)
 
     async def stream() -> AsyncIterator[dict[str, str]]:
-        try:
-            while True:
-                event = await events.get()
-                yield {"data": event.model_dump_json()}
-                if event.event_type in ("complete", "error"):
-                    return
-        finally:
-            run.cancel()  # the reader is gone, or the stream has ended and this is a no-op
+        while True:
+            event = await events.get()
+            yield {"data": event.model_dump_json()}
+            if event.event_type in ("complete", "error"):
+                return
 
-    return EventSourceResponse(stream(), ping=int(max(1, services.settings.SSE_KEEPALIVE_SECONDS)))
+    ping = int(max(1, services.settings.SSE_KEEPALIVE_SECONDS))
+    return _RunStream(run, stream(), ping=ping)
 
 
 async def _answer(run: QueryRun, request: Request) -> Any:
@@ -139,6 +138,26 @@ async def _answer(run: QueryRun, request: Request) -> Any:
 async def _disconnected(request: Request) -> None:
     while (await request.receive())["type"] != "http.disconnect":
         pass
+
+
+class _RunStream(EventSourceResponse):
+    """The event stream of one query, which stops the query's work when it ends.
+
+    However it ends: read to the end (then this is a no-op), or cut off by a reader who hung
+    up. Not in the stream's generator: a response cut off during a send leaves it suspended
+    where it last yielded, and some versions of sse-starlette never close it, so its clean-up
+    would wait for the garbage collector while the work went on.
+    """
+
+    def __init__(self, run: QueryRun, content: AsyncIterator[dict[str, str]], ping: int) -> None:
+        super().__init__(content, ping=ping)
+        self._run = run
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._run.cancel()
 
 
 def _error(told: PublicError, request_id: str) -> ErrorEvent:
