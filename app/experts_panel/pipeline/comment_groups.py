@@ -66,12 +66,17 @@ async def run(run: ExpertRun) -> None:
 
 
 async def _drift_groups(run: ExpertRun, sources: set[int]) -> None:
+    # With `recent_months`, only discussions under posts in the window: the comment phases
+    # see the comments of the query's candidate posts, no others.
+    window = "" if run.since is None else "AND p.date >= ? "
     async with run.database.read() as conn:
         rows = await fetch_all(
             conn,
-            "SELECT post_telegram_message_id, drift_topics FROM comment_group_drift "
-            "WHERE expert_id = ? AND has_drift = 1 ORDER BY analyzed_at DESC",
-            (run.expert.id,),
+            "SELECT d.post_telegram_message_id, d.drift_topics FROM comment_group_drift d "
+            "JOIN posts p ON p.expert_id = d.expert_id "
+            "AND p.telegram_message_id = d.post_telegram_message_id "
+            f"WHERE d.expert_id = ? AND d.has_drift = 1 {window}ORDER BY d.analyzed_at DESC",
+            (run.expert.id, *(() if run.since is None else (run.since,))),
         )
     candidates = [
         CommentGroup(int(row[0]), "drift", [], json.loads(str(row[1])))

@@ -51,6 +51,17 @@ class QueryRequest(BaseModel):
     include_comments: bool = Field(default=True, strict=True)
     include_comment_groups: bool = Field(default=False, strict=True)
     stream_progress: bool = Field(default=True, strict=True)
+    # Strict as well: 3.0, "3" or true are not a number of months.
+    recent_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=120,
+        strict=True,
+        description=(
+            "Only posts of the last this many calendar months (UTC) are considered, in every "
+            "phase (default: all posts)."
+        ),
+    )
 
     @field_validator("query")
     @classmethod

@@ -47,6 +47,8 @@ class ExpertRun:
     cache: VectorCache
     question_vector: Vectors
     emit: Emit
+    # The earliest post date the query may consider (`recency.window_start`); None for all.
+    since: str | None = None
     usage: Usage = field(default_factory=Usage)
     notices: list[str] = field(default_factory=list)
     # filled phase by phase

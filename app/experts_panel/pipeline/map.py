@@ -1,9 +1,10 @@
 """Phase 1, map: label the expert's candidate posts HIGH, MEDIUM or LOW for the question.
 
-Retrieval picks the candidates (`MAP_CANDIDATES`, or the request's `max_posts`), so the model
-reads tens of posts, not the whole archive. They go to the model in chunks of `CHUNK_SIZE`,
-several chunks at once; a failed chunk is tried once more; a verdict about a post the model
-was not shown is dropped.
+Retrieval picks the candidates (`MAP_CANDIDATES`, or the request's `max_posts`), so the
+model reads tens of posts, not the whole archive; with `recent_months`, from the window's
+posts only (`recency.py`), so no later phase starts from an older one. They go to the model
+in chunks of `CHUNK_SIZE`, several chunks at once; a failed chunk is tried once more; a
+verdict about a post the model was not shown is dropped.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ async def candidates(run: ExpertRun) -> list[Post]:
             run.embedder,
             run.cache,
             run.question_vector,
+            run.since,
         )
         if not found:
             return []

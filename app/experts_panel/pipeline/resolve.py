@@ -1,7 +1,9 @@
 """Phase 3, resolve: follow links one step from the HIGH posts, within the expert.
 
 Replies and mentions in both directions bring in the posts a HIGH post answers, continues or
-is answered by, as context. No model call.
+is answered by, as context. No model call. With `recent_months`, a linked post older than the
+window stays out: the reader asked for what the expert says now, and an old post the answer
+leans on as context would bring the old view back in.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ async def run(run: ExpertRun) -> None:
         if not wanted:
             return
         marks = ", ".join("?" for _ in wanted)
+        window = "" if run.since is None else " AND date >= ?"
         rows = await fetch_all(
             conn,
             f"SELECT id, telegram_message_id, date, text FROM posts "
-            f"WHERE expert_id = ? AND telegram_message_id IN ({marks})",
-            (run.expert.id, *wanted),
+            f"WHERE expert_id = ? AND telegram_message_id IN ({marks}){window}",
+            (run.expert.id, *wanted, *(() if run.since is None else (run.since,))),
         )
     run.context = {row[1]: Post(run.expert.id, row[0], row[1], row[2], row[3]) for row in rows}
     await run.progress(

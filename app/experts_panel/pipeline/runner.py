@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from experts_panel.db.database import Database
@@ -52,6 +53,7 @@ from experts_panel.pipeline.contract import (
 )
 from experts_panel.pipeline.expert_run import ExpertRun
 from experts_panel.pipeline.model import Model, Usage
+from experts_panel.pipeline.recency import window_start
 from experts_panel.public_errors import failure as public_failure
 from experts_panel.query_runs import QueryRuns, outside_queries
 from experts_panel.retrieval.dense import VectorCache
@@ -129,6 +131,8 @@ async def run_query(
 ) -> MultiExpertQueryResponse:
     started = time.perf_counter()
     language = detect_language(request.query)
+    # Once per query, so that every expert and every phase see the same window.
+    since = window_start(request.recent_months, datetime.now(UTC))
 
     model, notices = await services.models.choose(services, language)
     await emit(
@@ -160,6 +164,7 @@ async def run_query(
             cache=services.cache,
             question_vector=question_vector[0],
             emit=emit,
+            since=since,
             notices=list(notices),
         )
         expert_started = time.perf_counter()

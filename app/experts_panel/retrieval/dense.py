@@ -130,14 +130,38 @@ async def _load(
     )
 
 
-def nearest(vectors: ExpertVectors, query: Vectors, limit: int) -> list[DenseHit]:
+async def posts_since(conn: AsyncConnection, expert_id: str, since: str) -> list[int]:
+    """The ids of the expert's posts dated `since` or later (the `(expert_id, date)` index
+    answers this alone)."""
+    rows = await fetch_all(
+        conn, "SELECT id FROM posts WHERE expert_id = ? AND date >= ?", (expert_id, since)
+    )
+    return [int(row[0]) for row in rows]
+
+
+def nearest(
+    vectors: ExpertVectors, query: Vectors, limit: int, among: list[int] | None = None
+) -> list[DenseHit]:
+    """The `limit` posts nearest the query; only those of `among` (post ids) when given, so
+    that a window of recent posts gets its own best, not what is left of the archive's."""
     if vectors.matrix.shape[0] == 0 or limit <= 0:
         return []
-    similarities = vectors.matrix @ query.reshape(-1)
+    if among is None:
+        rows = np.arange(vectors.matrix.shape[0])
+    else:
+        position = vectors.position
+        rows = np.array(sorted(position[p] for p in among if p in position), dtype=np.int64)
+        if rows.shape[0] == 0:
+            return []
+    similarities = vectors.matrix[rows] @ query.reshape(-1)
     count = min(limit, similarities.shape[0])
     top = np.argpartition(-similarities, count - 1)[:count]
     top = top[np.argsort(-similarities[top])]
     return [
-        DenseHit(int(vectors.post_ids[i]), int(vectors.telegram_ids[i]), float(similarities[i]))
+        DenseHit(
+            int(vectors.post_ids[rows[i]]),
+            int(vectors.telegram_ids[rows[i]]),
+            float(similarities[i]),
+        )
         for i in top
     ]

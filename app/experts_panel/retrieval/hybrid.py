@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.retrieval.bridge import translate
-from experts_panel.retrieval.dense import VectorCache, nearest
+from experts_panel.retrieval.dense import VectorCache, nearest, posts_since
 from experts_panel.retrieval.embedder import Embedder, Vectors
 from experts_panel.retrieval.lexical import LexicalHit, lexical_search, stems_search
 from experts_panel.retrieval.stemming import stems
@@ -85,6 +85,7 @@ async def bridged_search(
     limit: int,
     embedder: Embedder,
     cache: VectorCache,
+    since: str | None = None,
 ) -> list[LexicalHit]:
     """Full-text search with the expert's words that translate the question's."""
     words = sorted(vocabulary_words(query))
@@ -98,7 +99,7 @@ async def bridged_search(
     translations = await asyncio.to_thread(translate, vocabulary, words, vectors)
     if not translations:
         return []
-    return await stems_search(conn, expert_id, stems(" ".join(translations)), limit)
+    return await stems_search(conn, expert_id, stems(" ".join(translations)), limit, since)
 
 
 async def hybrid_search(
@@ -109,21 +110,27 @@ async def hybrid_search(
     embedder: Embedder | None,
     cache: VectorCache,
     query_vector: Vectors | None = None,
+    since: str | None = None,
 ) -> list[Candidate]:
-    """The expert's `limit` best posts for `query`; full-text alone when there is no embedder."""
+    """The expert's `limit` best posts for `query`; full-text alone when there is no embedder.
+
+    With `since` (a stored date), only posts dated then or later: each ranking is made within
+    them, so an older post can neither be found nor take a recent one's place.
+    """
     depth = max(limit, 50)
-    lexical = await lexical_search(conn, expert_id, query, depth)
+    lexical = await lexical_search(conn, expert_id, query, depth, since)
     dense_hits: list[tuple[int, int, float]] = []
     bridged: list[LexicalHit] = []
     if embedder is not None:
+        among = None if since is None else await posts_since(conn, expert_id, since)
         # The model and the matrix product run in a worker thread (numpy lets go of the GIL),
         # so the event loop stays free to answer other readers meanwhile.
         if query_vector is None:
             query_vector = (await asyncio.to_thread(embedder.encode, [query]))[0]
         vectors = await cache.vectors(conn, expert_id, embedder.name)
-        hits = await asyncio.to_thread(nearest, vectors, query_vector, depth)
+        hits = await asyncio.to_thread(nearest, vectors, query_vector, depth, among)
         dense_hits = [(h.post_id, h.telegram_message_id, h.similarity) for h in hits]
-        bridged = await bridged_search(conn, expert_id, query, depth, embedder, cache)
+        bridged = await bridged_search(conn, expert_id, query, depth, embedder, cache, since)
     return fuse(
         [(h.post_id, h.telegram_message_id) for h in lexical],
         dense_hits,

@@ -18,29 +18,36 @@ class LexicalHit:
 
 
 async def lexical_search(
-    conn: AsyncConnection, expert_id: str, query: str, limit: int
+    conn: AsyncConnection, expert_id: str, query: str, limit: int, since: str | None = None
 ) -> list[LexicalHit]:
-    return await _search(conn, expert_id, match_expression(query), limit)
+    """The expert's posts matching the query's words, by BM25; dated `since` or later if given."""
+    return await _search(conn, expert_id, match_expression(query), limit, since)
 
 
 async def stems_search(
-    conn: AsyncConnection, expert_id: str, stems: list[str], limit: int
+    conn: AsyncConnection, expert_id: str, stems: list[str], limit: int, since: str | None = None
 ) -> list[LexicalHit]:
     """Posts holding any of these stems (the language bridge's translations), by BM25."""
-    return await _search(conn, expert_id, match_stems(stems), limit)
+    return await _search(conn, expert_id, match_stems(stems), limit, since)
 
 
 async def _search(
-    conn: AsyncConnection, expert_id: str, expression: str | None, limit: int
+    conn: AsyncConnection,
+    expert_id: str,
+    expression: str | None,
+    limit: int,
+    since: str | None,
 ) -> list[LexicalHit]:
     if expression is None:
         return []
+    # In the query, not after it: the LIMIT must count only posts in the window.
+    window = "" if since is None else "AND p.date >= ? "
     rows = await fetch_all(
         conn,
         "SELECT p.id, p.telegram_message_id, bm25(post_search) AS score "
         "FROM post_search JOIN posts p ON p.id = post_search.rowid "
         "WHERE post_search MATCH ? AND post_search.expert_id = ? AND p.expert_id = ? "
-        "ORDER BY score LIMIT ?",
-        (expression, expert_id, expert_id, limit),
+        f"{window}ORDER BY score LIMIT ?",
+        (expression, expert_id, expert_id, *(() if since is None else (since,)), limit),
     )
     return [LexicalHit(row[0], row[1], float(row[2])) for row in rows]
