@@ -444,7 +444,7 @@ async function main() {
           await page.keyboard.press('Tab');
           order.push(await page.evaluate(() => document.activeElement?.getAttribute('name') ?? document.activeElement?.textContent));
         }
-        assert(order.join('|').startsWith('expert|expert|include_comment_groups|Спросить'), `tab order: ${order.join(' → ')}`);
+        assert(order.join('|').startsWith('expert|expert|include_comment_groups|recent_months|Спросить'), `tab order: ${order.join(' → ')}`);
       });
 
       await check('a too-short question goes to the server, whose reason shows beside the field', async () => {

@@ -1,4 +1,4 @@
-import { screen } from '@testing-library/react';
+import { screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 import { experts } from '../test/fixtures';
@@ -53,6 +53,57 @@ describe('QuestionForm', () => {
     await userEvent.click(screen.getByRole('checkbox', { name: /comment groups/ }));
     await userEvent.click(screen.getByRole('button', { name: 'Ask' }));
     expect(onAsk).toHaveBeenLastCalledWith(expect.objectContaining({ expert_filter: ['selfhost_ops'], include_comment_groups: false }));
+  });
+
+  it('asks for every post by default, and for the last 3, 6 or 12 months when switched', async () => {
+    const { onAsk } = setup();
+    const recent = screen.getByRole('group', { name: 'Posts from' });
+    const choices = within(recent).getAllByRole('radio');
+    expect(choices.map((c) => c.closest('label')!.textContent)).toEqual([
+      'All time',
+      'Last 3 months',
+      'Last 6 months',
+      'Last 12 months',
+    ]);
+    expect(within(recent).getByRole('radio', { name: 'All time' })).toBeChecked();
+    await userEvent.type(screen.getByRole('textbox'), 'How to back up?');
+    await userEvent.click(screen.getByRole('button', { name: 'Ask' }));
+    expect(onAsk.mock.lastCall![0]).not.toHaveProperty('recent_months');
+    for (const months of [3, 6, 12]) {
+      await userEvent.click(within(recent).getByRole('radio', { name: `Last ${months} months` }));
+      await userEvent.click(screen.getByRole('button', { name: 'Ask' }));
+      expect(onAsk).toHaveBeenLastCalledWith(expect.objectContaining({ recent_months: months }));
+    }
+    await userEvent.click(within(recent).getByRole('radio', { name: 'All time' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Ask' }));
+    expect(onAsk.mock.lastCall![0]).not.toHaveProperty('recent_months');
+  });
+
+  it('names the windows in Russian', () => {
+    renderPage(
+      <QuestionForm
+        experts={{ state: 'ready', experts }}
+        onReloadExperts={() => undefined}
+        running={false}
+        fieldErrors={[]}
+        onAsk={() => undefined}
+        onCancel={() => undefined}
+      />,
+      { lang: 'ru' },
+    );
+    const recent = screen.getByRole('group', { name: 'Посты за какой срок' });
+    expect(within(recent).getAllByRole('radio').map((c) => c.closest('label')!.textContent)).toEqual([
+      'За всё время',
+      'За 3 месяца',
+      'За 6 месяцев',
+      'За 12 месяцев',
+    ]);
+  });
+
+  it('shows the server’s reason about recent_months beside the switch', () => {
+    setup({ fieldErrors: [{ field: 'recent_months', message: 'Input should be less than or equal to 120' }] });
+    const recent = screen.getByRole('group', { name: 'Posts from' });
+    expect(recent).toHaveAccessibleDescription(/The server refused it: Input should be less than or equal to 120/);
   });
 
   it('sends a too-short question anyway: the server decides', async () => {

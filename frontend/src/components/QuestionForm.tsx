@@ -1,5 +1,5 @@
 // The question (3-1000 characters, counted as typed), the experts to ask, the comment
-// groups option, and Ask / Cancel. The server is the judge of a valid request: a question
+// groups option, how recent the posts must be, and Ask / Cancel. The server is the judge of a valid request: a question
 // that looks too short is still sent, and the server's reasons (422) show beside the field
 // they are about.
 
@@ -11,6 +11,9 @@ import styles from './QuestionForm.module.css';
 
 export const MIN_LENGTH = 3;
 export const MAX_LENGTH = 1000;
+/** The windows offered for "recent only", in months; null is every post (the default). */
+export const RECENT_CHOICES = [null, 3, 6, 12] as const;
+type Recent = (typeof RECENT_CHOICES)[number];
 
 export type ExpertsLoad =
   | { state: 'loading' }
@@ -52,6 +55,7 @@ export function QuestionForm({
   // Asked for unless the reader opts out: the drifted discussions often hold the answer's
   // missing half.
   const [includeGroups, setIncludeGroups] = useState(true);
+  const [recent, setRecent] = useState<Recent>(null);
   const askButton = useRef<HTMLButtonElement>(null);
   const cancelButton = useRef<HTMLButtonElement>(null);
   const wasRunning = useRef(running);
@@ -60,7 +64,10 @@ export function QuestionForm({
   const trimmed = characterCount(question.trim());
   const questionErrors = fieldErrors.filter((e) => e.field === 'query');
   const expertErrors = fieldErrors.filter((e) => e.field === 'expert_filter');
-  const otherErrors = fieldErrors.filter((e) => e.field !== 'query' && e.field !== 'expert_filter');
+  const recentErrors = fieldErrors.filter((e) => e.field === 'recent_months');
+  const otherErrors = fieldErrors.filter(
+    (e) => e.field !== 'query' && e.field !== 'expert_filter' && e.field !== 'recent_months',
+  );
 
   // Keep the keyboard where it was useful: Ask turns off while a query runs, Cancel after.
   useEffect(() => {
@@ -85,6 +92,8 @@ export function QuestionForm({
       expert_filter: experts.state !== 'ready' || unchecked.size === 0 ? null : chosen,
       include_comments: true,
       include_comment_groups: includeGroups,
+      // Left out for every post: the request is then the same as before the switch existed.
+      ...(recent === null ? {} : { recent_months: recent }),
     });
   }
 
@@ -105,6 +114,7 @@ export function QuestionForm({
   const counterId = `${ids}-counter`;
   const errorId = `${ids}-error`;
   const expertErrorId = `${ids}-experts-error`;
+  const recentErrorId = `${ids}-recent-error`;
   const short = trimmed > 0 && trimmed < MIN_LENGTH;
 
   return (
@@ -214,6 +224,34 @@ export function QuestionForm({
         />
         <span>{t.commentGroupsLabel}</span>
       </label>
+
+      <fieldset className={styles.recent} aria-describedby={recentErrors.length ? recentErrorId : undefined}>
+        <legend className={styles.label}>{t.recentLegend}</legend>
+        <div className={styles.recentChoices}>
+          {RECENT_CHOICES.map((months) => (
+            <label key={months ?? 'all'} className={styles.recentChoice}>
+              <input
+                type="radio"
+                name="recent_months"
+                value={months ?? ''}
+                checked={recent === months}
+                onChange={() => {
+                  setRecent(months);
+                  onEdit?.();
+                }}
+              />
+              <span>{months === null ? t.recentAll : t.recentMonths(months)}</span>
+            </label>
+          ))}
+        </div>
+        <div id={recentErrorId} aria-live="assertive">
+          {recentErrors.map((e, i) => (
+            <p key={i} className={styles.error} data-field-error="recent_months">
+              {t.serverRefused} {e.message}
+            </p>
+          ))}
+        </div>
+      </fieldset>
 
       {otherErrors.length > 0 && (
         <div role="alert">

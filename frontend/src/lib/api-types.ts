@@ -639,6 +639,11 @@ export interface components {
              * @default true
              */
             stream_progress?: boolean;
+            /**
+             * Recent Months
+             * @description Only posts of the last this many calendar months (UTC) are considered, in every phase (default: all posts).
+             */
+            recent_months?: number | null;
         };
         /** StartData */
         StartData: {

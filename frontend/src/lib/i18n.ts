@@ -78,6 +78,12 @@ function build(lang: Lang) {
     commentGroupsLabel: ru
       ? 'Учитывать группы комментариев, ушедших от темы поста'
       : 'Include comment groups that drifted from their post’s topic',
+    recentLegend: ru ? 'Посты за какой срок' : 'Posts from',
+    recentAll: ru ? 'За всё время' : 'All time',
+    recentMonths: (months: number) =>
+      ru
+        ? `За ${n(months, { one: '# месяц', few: '# месяца', many: '# месяцев', other: '# месяца' })}`
+        : `Last ${n(months, { one: '# month', other: '# months' })}`,
     ask: ru ? 'Спросить' : 'Ask',
     cancel: ru ? 'Отменить' : 'Cancel',
     retry: ru ? 'Повторить' : 'Retry',
