@@ -26,6 +26,7 @@ from experts_panel.pipeline import (
     language_validation,
     map,
     medium_scoring,
+    moderator,
     reduce,
     resolve,
 )
@@ -40,6 +41,8 @@ from experts_panel.pipeline.contract import (
     ExpertFailure,
     ExpertRef,
     ExpertResponse,
+    ModeratorEvent,
+    ModeratorOut,
     MultiExpertQueryResponse,
     PhaseProgressEvent,
     PhaseStartEvent,
@@ -211,6 +214,7 @@ async def run_query(
             async with asyncio.TaskGroup() as experts_group:
                 for expert in experts:
                     experts_group.create_task(one(expert))
+            moderated = await _moderate(model, request, language, experts, responses, total, emit)
         finally:
             # Queued, not written here: another process may hold the write lock for minutes.
             # The ledger's writer, started on first use, serves the service, not this query.
@@ -227,6 +231,7 @@ async def run_query(
             completion_tokens=total.completion_tokens,
         ),
         errors=errors,
+        moderator=moderated,
     )
     log.info(
         "query",
@@ -240,6 +245,34 @@ async def run_query(
     )
     await emit(CompleteEvent(message="done", data=CompleteData(response=result)))
     return result
+
+
+async def _moderate(
+    model: Model,
+    request: QueryRequest,
+    language: str,
+    experts: list[Expert],
+    responses: dict[str, ExpertResponse],
+    total: Usage,
+    emit: Emit,
+) -> ModeratorOut | None:
+    """The moderator's synthesis, streamed after every expert's result; None when not asked
+    for or when fewer than two experts answered (then no event)."""
+    if not request.moderator:
+        return None
+    answers = [responses[e.id] for e in experts if e.id in responses]
+    moderated = await moderator.moderate(model, request.query, language, answers, total)
+    if moderated is None:
+        return None
+    failed = moderated.synthesis is None
+    await emit(
+        ModeratorEvent(
+            status="error" if failed else "ok",
+            message="moderator: " + ("failed" if failed else "done"),
+            data=moderated,
+        )
+    )
+    return moderated
 
 
 def _phase_start(expert: Expert, name: str) -> PhaseStartEvent:
