@@ -48,11 +48,23 @@ describe('QuestionForm', () => {
       expert_filter: null,
       include_comments: true,
       include_comment_groups: true,
+      moderator: true,
     });
     await userEvent.click(screen.getByRole('checkbox', { name: /Архитектор ИИ/ }));
     await userEvent.click(screen.getByRole('checkbox', { name: /comment groups/ }));
     await userEvent.click(screen.getByRole('button', { name: 'Ask' }));
     expect(onAsk).toHaveBeenLastCalledWith(expect.objectContaining({ expert_filter: ['selfhost_ops'], include_comment_groups: false }));
+  });
+
+  it('asks for the moderator by default, with a switch to turn it off', async () => {
+    const { onAsk } = setup();
+    const moderator = screen.getByRole('switch', { name: /Moderator/ });
+    expect(moderator).toBeChecked();
+    await userEvent.type(screen.getByRole('textbox'), 'How to back up?');
+    await userEvent.click(moderator);
+    expect(moderator).not.toBeChecked();
+    await userEvent.click(screen.getByRole('button', { name: 'Ask' }));
+    expect(onAsk).toHaveBeenLastCalledWith(expect.objectContaining({ moderator: false }));
   });
 
   it('sends a too-short question anyway: the server decides', async () => {

@@ -1,5 +1,5 @@
 // The question (3-1000 characters, counted as typed), the experts to ask, the comment
-// groups option, and Ask / Cancel. The server is the judge of a valid request: a question
+// groups option, the moderator switch, and Ask / Cancel. The server is the judge of a valid request: a question
 // that looks too short is still sent, and the server's reasons (422) show beside the field
 // they are about.
 
@@ -52,6 +52,9 @@ export function QuestionForm({
   // Asked for unless the reader opts out: the drifted discussions often hold the answer's
   // missing half.
   const [includeGroups, setIncludeGroups] = useState(true);
+  // On unless the reader turns it off: comparing the answers is what a panel is for. (The API
+  // leaves it off: it costs a model call.)
+  const [moderator, setModerator] = useState(true);
   const askButton = useRef<HTMLButtonElement>(null);
   const cancelButton = useRef<HTMLButtonElement>(null);
   const wasRunning = useRef(running);
@@ -85,6 +88,7 @@ export function QuestionForm({
       expert_filter: experts.state !== 'ready' || unchecked.size === 0 ? null : chosen,
       include_comments: true,
       include_comment_groups: includeGroups,
+      moderator,
     });
   }
 
@@ -213,6 +217,20 @@ export function QuestionForm({
           }}
         />
         <span>{t.commentGroupsLabel}</span>
+      </label>
+
+      <label className={styles.option}>
+        <input
+          type="checkbox"
+          role="switch"
+          name="moderator"
+          checked={moderator}
+          onChange={(event) => {
+            setModerator(event.target.checked);
+            onEdit?.();
+          }}
+        />
+        <span>{t.moderatorLabel}</span>
       </label>
 
       {otherErrors.length > 0 && (
