@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from experts_panel.pipeline.citations import cited_ids
 from tests.support import demo_db
 from tests.support.fake_openai import (
+    Delay,
     FakeOpenAI,
     HttpError,
     RecordedRequest,
@@ -178,6 +180,27 @@ def test_an_expert_that_failed_does_not_count_as_an_answer(
     assert moderator_calls(fake_openai) == []
 
 
+def test_an_expert_answer_never_carries_the_moderators_form(
+    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
+) -> None:
+    # A reduce model that copied `[post:EXPERT_ID/ID]` from a post: the page would open another
+    # expert's post from this expert's answer.
+    def copies_a_qualified_citation(body: dict[str, Any]) -> str:
+        answer = phase_answer(body)
+        if body["model"] != "test/reduce":
+            return answer
+        reply = json.loads(answer)
+        reply["answer"] += " См. также [post:ai_architect/5]."
+        return json.dumps(reply, ensure_ascii=False)
+
+    fake_openai.responder = copies_a_qualified_citation
+    server: Server = server_factory(demo_path, **model_env(fake_openai))
+    events = ask(server, expert_filter=["selfhost_ops"])
+    (response,) = events[-1]["data"]["response"]["expert_responses"]
+    assert response["answer"].endswith("См. также.")
+    assert "ai_architect" not in response["answer"]
+
+
 def test_the_moderators_tokens_count_against_the_daily_budget(
     demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
 ) -> None:
@@ -231,6 +254,30 @@ def test_a_provider_failure_degrades_only_the_moderator(
     assert len(answer["expert_responses"]) == 3
     assert all(r["main_sources"] for r in answer["expert_responses"])
     assert len(moderator_calls(fake_openai)) == 1
+
+
+def test_a_moderator_too_slow_for_the_query_degrades_only_itself(
+    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
+) -> None:
+    def stalls_the_moderator(body: dict[str, Any]) -> Any:
+        if body["model"] == "test/moderator":
+            return Delay(120)
+        return phase_answer(body)
+
+    fake_openai.responder = stalls_the_moderator
+    server: Server = server_factory(
+        demo_path, **model_env(fake_openai, REQUEST_TIMEOUT="20", MODEL_MAX_ATTEMPTS="1")
+    )
+    started = time.monotonic()
+    events = ask(server, moderator=True)
+    assert time.monotonic() - started < 20
+    assert [e["event_type"] for e in events][-2:] == ["moderator", "complete"]
+    (event,) = of_type(events, "moderator")
+    assert event["status"] == "error"
+    assert event["data"]["notices"] == [
+        "Не удалось сопоставить ответы экспертов: API модели не ответил."
+    ]
+    assert len(events[-1]["data"]["response"]["expert_responses"]) == 3
 
 
 def test_on_the_embedded_model_the_experts_opening_words_side_by_side(

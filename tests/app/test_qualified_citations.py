@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from experts_panel.llm.embedded import opening
-from experts_panel.pipeline.qualified_citations import qualified_ids, qualified_only, qualify
+from experts_panel.pipeline.qualified_citations import (
+    qualified_ids,
+    qualified_only,
+    qualify,
+    without_qualified,
+)
 from experts_panel.pipeline.types import ExpertAnswer
 
 ALLOWED = {"ops": {12, 14}, "dev": {7}}
@@ -55,6 +60,11 @@ def test_an_experts_own_citations_are_qualified() -> None:
     assert qualify("Я делаю так [post:1, 2] и так [post:3].", "ops") == (
         "Я делаю так [post:ops/1] [post:ops/2] и так [post:ops/3]."
     )
+
+
+def test_an_experts_own_text_loses_the_moderators_form_and_keeps_its_own() -> None:
+    text = "Nightly [post:12] [post:dev/7], as `[post:dev/7]` says."
+    assert without_qualified(text) == "Nightly [post:12], as `[post:dev/7]` says."
 
 
 def test_the_embedded_side_by_side_keeps_the_opening_sentences_and_their_citations() -> None:

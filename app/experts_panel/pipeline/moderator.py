@@ -9,10 +9,13 @@ and `moderator` is null in the response.
 It reads only the experts' answers, never their posts, so it may cite only posts an answer
 drew on (`drawn_on`); `qualified_only` removes every other citation. Its model failing costs
 the synthesis alone, with a notice saying why: the experts' answers are already the reader's.
+So does its running out of time: it gets what is left of the query's `REQUEST_TIMEOUT` less a
+margin (`time_left_s`), so that a slow provider never times out the query it ends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from experts_panel.logs import get_logger
@@ -27,6 +30,8 @@ from experts_panel.pipeline.types import ExpertAnswer
 log = get_logger(__name__)
 
 MIN_ANSWERS = 2
+# Seconds of the query's time kept back when the moderator starts: for the response itself.
+MARGIN_S = 2.0
 # The phase model calls are counted under in the metrics (`call_phase`).
 PHASE = "moderator"
 
@@ -47,9 +52,11 @@ async def moderate(
     language: str,
     responses: list[ExpertResponse],
     usage: Usage,
+    time_left_s: float,
 ) -> ModeratorOut | None:
     """The synthesis across `responses` (in the request's order), or None when fewer than
-    `MIN_ANSWERS` answered. What its model spends is added to `usage` as well."""
+    `MIN_ANSWERS` answered. What its model spends is added to `usage` as well; it may take
+    `time_left_s` less `MARGIN_S`."""
     chosen = answered(responses)
     if len(chosen) < MIN_ANSWERS:
         return None
@@ -69,13 +76,17 @@ async def moderate(
     synthesis: str | None = None
     phase = current_phase.set(PHASE)
     try:
-        written = await model.moderate(question, language, answers, spent)
+        async with asyncio.timeout(max(0.0, time_left_s - MARGIN_S)):
+            written = await model.moderate(question, language, answers, spent)
         synthesis = qualified_only(written, allowed).strip() or None
         if synthesis is None:
             notices.append(_failed(language, "bad_answer"))
     except ModelError as exc:
         log.warning("moderator failed, the answers stand", error=str(exc), kind=exc.kind)
         notices.append(_failed(language, exc.kind))
+    except TimeoutError:
+        log.warning("moderator ran out of the query's time, the answers stand")
+        notices.append(_failed(language, "unavailable"))
     except Exception as exc:  # the experts' answers must reach the reader whatever happens here
         log.warning("moderator failed, the answers stand", error=str(exc), exc_info=True)
         notices.append(_failed(language, "bad_answer"))

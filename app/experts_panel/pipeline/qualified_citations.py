@@ -46,6 +46,12 @@ def qualified_only(text: str, allowed: Mapping[str, set[int]]) -> str:
     return cited_only(rewrite(text, QUALIFIED, kept), set())
 
 
+def without_qualified(text: str) -> str:
+    """An expert's own text without `[post:EXPERT_ID/ID]`: that form is the moderator's, and in
+    an answer it could only be copied from a post or comment, naming whatever it likes."""
+    return rewrite(text, QUALIFIED, lambda group: [])
+
+
 def qualified_ids(text: str) -> list[tuple[str, int]]:
     """The (expert, post) pairs cited outside code, first appearance first, each once."""
     return list(dict.fromkeys(ref for group in groups(text, QUALIFIED) for ref in _refs(group)))

@@ -214,7 +214,10 @@ async def run_query(
             async with asyncio.TaskGroup() as experts_group:
                 for expert in experts:
                     experts_group.create_task(one(expert))
-            moderated = await _moderate(model, request, language, experts, responses, total, emit)
+            left = services.settings.REQUEST_TIMEOUT - (time.perf_counter() - started)
+            moderated = await _moderate(
+                model, request, language, experts, responses, total, emit, left
+            )
         finally:
             # Queued, not written here: another process may hold the write lock for minutes.
             # The ledger's writer, started on first use, serves the service, not this query.
@@ -255,13 +258,16 @@ async def _moderate(
     responses: dict[str, ExpertResponse],
     total: Usage,
     emit: Emit,
+    time_left_s: float,
 ) -> ModeratorOut | None:
     """The moderator's synthesis, streamed after every expert's result; None when not asked
     for or when fewer than two experts answered (then no event)."""
     if not request.moderator:
         return None
     answers = [responses[e.id] for e in experts if e.id in responses]
-    moderated = await moderator.moderate(model, request.query, language, answers, total)
+    moderated = await moderator.moderate(
+        model, request.query, language, answers, total, time_left_s
+    )
     if moderated is None:
         return None
     failed = moderated.synthesis is None

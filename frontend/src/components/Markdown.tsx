@@ -29,7 +29,9 @@ function Link({ node, href, children }: { node?: { properties?: Record<string, u
   const ofText = useContext(ExpertOfText);
   const cited = node?.properties?.[CITATION_PROPERTY];
   const named = node?.properties?.[CITATION_EXPERT_PROPERTY];
-  const expertId = typeof named === 'string' ? named : ofText;
+  // A citation naming an expert opens that expert's post only in a text across experts; in an
+  // expert's own text (where the service never leaves one) it opens nothing.
+  const expertId = typeof named === 'string' ? (ofText === '' ? named : '') : ofText;
   if (cited !== undefined && expertId) {
     return <CitationButton expertId={expertId} postId={Number(cited)} named={typeof named === 'string'} />;
   }

@@ -3,6 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { jsonResponse, moderator, post } from '../test/fixtures';
 import { renderPage } from '../test/render';
+import { Markdown } from './Markdown';
 import { ModeratorCard } from './ModeratorCard';
 
 afterEach(() => vi.unstubAllGlobals());
@@ -43,6 +44,12 @@ describe('ModeratorCard', () => {
     renderPage(<ModeratorCard moderator={bare} pending={false} />, { names });
     expect(within(card()).queryByRole('button')).toBeNull();
     expect(card()).toHaveTextContent('Both agree 14.');
+  });
+
+  it('lets no expert’s own text open another expert’s post', () => {
+    renderPage(<Markdown expertId="selfhost_ops">{'See [post:ai_architect/42] and [post:30].'}</Markdown>, { names });
+    const buttons = screen.getAllByRole('button');
+    expect(buttons.map((b) => [b.dataset.expertId, b.dataset.postId])).toEqual([['selfhost_ops', '30']]);
   });
 
   it('says when the moderator failed, with its notice, and says it is coming while it runs', () => {
