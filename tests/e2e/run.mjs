@@ -49,6 +49,7 @@ const MODELS = {
   MODEL_TRANSLATION: 'test/translate',
   MODEL_COMMENT_GROUPS: 'test/groups',
   MODEL_COMMENT_SYNTHESIS: 'test/synthesis',
+  MODEL_MODERATOR: 'test/moderator',
 };
 
 // ---------------------------------------------------------------- processes and clean-up
