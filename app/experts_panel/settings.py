@@ -129,6 +129,11 @@ class Settings(BaseModel):
     MODEL_COMMENT_SYNTHESIS: str = Field(
         default="google/gemini-2.5-flash", description="Model for comment synthesis."
     )
+    MODEL_MODERATOR: str | None = Field(
+        default=None,
+        description="Model that compares the experts' answers (the query's `moderator`); "
+        "unset: the value of MODEL_REDUCE.",
+    )
     MODEL_TIMEOUT: Annotated[float, Field(gt=0, le=600)] = Field(
         default=60.0, description="Seconds one model call may take before it is retried."
     )
@@ -242,6 +247,11 @@ class Settings(BaseModel):
             if isinstance(secret, SecretStr) and secret.get_secret_value():
                 values.append(secret.get_secret_value())
         return values
+
+    @property
+    def moderator_model(self) -> str:
+        """The model the moderator runs on: MODEL_MODERATOR, else MODEL_REDUCE's value."""
+        return self.MODEL_MODERATOR or self.MODEL_REDUCE
 
     @property
     def openrouter_configured(self) -> bool:

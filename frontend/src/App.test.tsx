@@ -2,7 +2,7 @@ import { render, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { App } from './App';
-import { answer, event, experts, frame, jsonResponse, sseResponse } from './test/fixtures';
+import { answer, event, experts, frame, jsonResponse, moderator, sseResponse } from './test/fixtures';
 
 afterEach(() => vi.unstubAllGlobals());
 
@@ -189,5 +189,27 @@ describe('App', () => {
     await ask('How to back up SQLite?');
     await waitFor(() => expect(screen.getAllByText(/The server cannot be reached/)).toHaveLength(2));
     expect(screen.getAllByRole('button', { name: 'Retry' }).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('asks for the moderator and shows its synthesis above the expert cards', async () => {
+    const other = { ...answer, expert_id: 'ai_architect', expert_name: 'Архитектор ИИ', main_sources: [42] };
+    const fetch = serve(() =>
+      sseResponse([
+        frame(event('start', null, { experts: ['ai_architect', 'selfhost_ops'], model: 'openrouter' })),
+        frame(event('expert_complete', 'assembly', { expert_id: 'selfhost_ops', response: answer })),
+        frame(event('expert_complete', 'assembly', { expert_id: 'ai_architect', response: other })),
+        frame(event('moderator', null, moderator)),
+        frame(event('complete', null, { response: { expert_responses: [other, answer], moderator } })),
+      ]),
+    );
+    render(<App />);
+    await screen.findAllByRole('checkbox', { name: /posts/ });
+    await ask('How to back up SQLite?');
+    const region = await screen.findByRole('region', { name: 'Moderator: the answers side by side' });
+    const sent = JSON.parse(String(fetch.mock.calls.find(([url]) => url === '/api/v1/query')![1]!.body));
+    expect(sent.moderator).toBe(true);
+    const firstCard = document.querySelector('[data-answer-card]')!;
+    expect(region.compareDocumentPosition(firstCard) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    expect(within(region).getByRole('button', { name: 'Open post 42 of “Архитектор ИИ”' })).toBeInTheDocument();
   });
 });

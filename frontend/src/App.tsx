@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { AnswerCard } from './components/AnswerCard';
+import { ModeratorCard } from './components/ModeratorCard';
 import { PostViewerProvider } from './components/PostViewer';
 import { ProgressList } from './components/ProgressList';
 import { QuestionForm, type ExpertsLoad } from './components/QuestionForm';
@@ -117,6 +118,10 @@ export function App() {
                   <h2 id="answers-title" className={styles.sectionTitle}>
                     {t.answersHeading}
                   </h2>
+                  <ModeratorCard
+                    moderator={state.moderator}
+                    pending={running && state.request?.moderator === true && state.experts.length > 1}
+                  />
                   <div className={styles.cards}>
                     {state.experts.map((expertRun) => (
                       <AnswerCard key={expertRun.id} run={expertRun} channelUrl={channels[expertRun.id]} />

@@ -217,11 +217,14 @@ async def test_a_streamed_query_sends_its_events_each_exactly_its_model(
 ) -> None:
     # Two queries on one slot: the second waits, and says so (`progress` without an expert).
     first, second = await asyncio.gather(
-        ask(client, include_comment_groups=True), ask(client, expert_filter=["selfhost_ops"])
+        ask(client, include_comment_groups=True, moderator=True),
+        ask(client, expert_filter=["selfhost_ops"]),
     )
     events = events_of(first) + events_of(second)
     types = [exact_event(e) for e in events]
-    assert {"start", "phase_start", "progress", "expert_complete", "complete"} <= set(types)
+    assert {"start", "phase_start", "progress", "expert_complete", "moderator", "complete"} <= set(
+        types
+    )
     queued = [e for e in events if e["event_type"] == "progress" and "expert_id" not in e["data"]]
     assert [q["data"] for q in queued] == [{"queued": True}]
     # Every phase reports what it found, with only its own keys: absent, never null.

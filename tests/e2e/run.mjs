@@ -5,7 +5,8 @@
 //
 // It builds nothing: run `npm ci && npm run build` in frontend/ first. It starts the service
 // with the demo experts on a free loopback port (embedded model), drives headless Chromium
-// through a question, the progress, the answer cards, a citation's post and a 422; then starts
+// through a question, the progress, the answer cards, the moderator above them (whose
+// `[post:EXPERT_ID/ID]` citation opens that expert's post), a citation's post and a 422; then starts
 // a slow fake model API and a second service using it, and cancels a running query, asks of
 // a model that groups its citations, watches the progress at phone width, and asks of a model
 // API that fails (the reader's error message). It saves
@@ -48,6 +49,7 @@ const MODELS = {
   MODEL_TRANSLATION: 'test/translate',
   MODEL_COMMENT_GROUPS: 'test/groups',
   MODEL_COMMENT_SYNTHESIS: 'test/synthesis',
+  MODEL_MODERATOR: 'test/moderator',
 };
 
 // ---------------------------------------------------------------- processes and clean-up
@@ -430,6 +432,36 @@ async function main() {
         await page.waitForFunction((postId) => document.activeElement?.getAttribute('data-post-id') === postId, id, { timeout: 5_000 });
       });
 
+      await check('the moderator, on by default, sets the answers side by side above the cards; its citation opens that expert’s post', async () => {
+        assert(await page.locator('input[name="moderator"]').isChecked(), 'the moderator switch is on by default');
+        const moderator = page.locator('[data-moderator="ready"]');
+        await moderator.waitFor();
+        const firstCard = page.locator('[data-answer-card]').first();
+        const above = await moderator.evaluate(
+          (el, card) => Boolean(el.compareDocumentPosition(card) & Node.DOCUMENT_POSITION_FOLLOWING),
+          await firstCard.elementHandle(),
+        );
+        assert(above, 'the moderator is shown above the expert cards');
+        const experts = await moderator.locator('button[data-expert-id]').evaluateAll((els) => els.map((el) => el.dataset.expertId));
+        assert(new Set(experts).size === 3, `the moderator cites each expert: ${experts.join(', ')}`);
+        // Not the first card's expert: the citation must open the post of the expert it names.
+        const citation = moderator.locator('button[data-expert-id="ai_architect"]').first();
+        const id = await citation.getAttribute('data-post-id');
+        await moderator.scrollIntoViewIfNeeded();
+        await page.screenshot({ path: join(ARTIFACTS, 'moderator.png') });
+        await citation.click();
+        const dialog = page.getByRole('dialog');
+        await dialog.waitFor();
+        const view = dialog.locator(`[data-post-view="${id}"]`);
+        await view.waitFor();
+        const link = await view.getByRole('link', { name: /Telegram/ }).getAttribute('href');
+        assert(new RegExp(`^https://t\\.me/ai_architect_demo/${id}$`).test(link), `the moderator's citation opened ${link}`);
+        assert((await dialog.textContent()).includes('Архитектор ИИ'), 'the dialog names the expert');
+        await page.screenshot({ path: join(ARTIFACTS, 'moderator-post.png') });
+        await page.keyboard.press('Escape');
+        await dialog.waitFor({ state: 'detached' });
+      });
+
       await check('the keyboard reaches every control, with a visible focus ring', async () => {
         await page.locator('textarea').focus();
         await page.keyboard.press('Tab');
@@ -444,7 +476,7 @@ async function main() {
           await page.keyboard.press('Tab');
           order.push(await page.evaluate(() => document.activeElement?.getAttribute('name') ?? document.activeElement?.textContent));
         }
-        assert(order.join('|').startsWith('expert|expert|include_comment_groups|recent_months|Спросить'), `tab order: ${order.join(' → ')}`);
+        assert(order.join('|').startsWith('expert|expert|include_comment_groups|moderator|recent_months|Спросить'), `tab order: ${order.join(' → ')}`);
       });
 
       await check('a too-short question goes to the server, whose reason shows beside the field', async () => {

@@ -482,6 +482,7 @@ PHASE_MODELS = {
     "MODEL_TRANSLATION": "test/translate",
     "MODEL_COMMENT_GROUPS": "test/groups",
     "MODEL_COMMENT_SYNTHESIS": "test/synthesis",
+    "MODEL_MODERATOR": "test/moderator",
 }
 
 
@@ -498,6 +499,31 @@ def model_env(fake: FakeOpenAI, **extra: str) -> dict[str, str]:
 def shown_ids(body: dict[str, Any]) -> list[int]:
     prompt = body["messages"][-1]["content"]
     return [int(i) for i in dict.fromkeys(re.findall(r"\[post:(\d+)\]", prompt))]
+
+
+def qualified_shown(body: dict[str, Any]) -> dict[str, list[int]]:
+    """The `[post:EXPERT_ID/ID]` citations of the answers shown to the moderator, by expert."""
+    prompt = body["messages"][-1]["content"]
+    shown: dict[str, list[int]] = {}
+    for expert, post in re.findall(r"\[post:([a-z0-9_-]+)/(\d+)\]", prompt):
+        ids = shown.setdefault(expert, [])
+        if int(post) not in ids:
+            ids.append(int(post))
+    return shown
+
+
+def moderator_synthesis(body: dict[str, Any]) -> str:
+    """What the fake moderator writes: agreement citing each expert's first post, then three
+    citations the pipeline must remove: a post never shown (`[post:FIRST/999999]`), the first
+    expert's post named as the second's, and a bare `[post:ID]`."""
+    shown = qualified_shown(body)
+    first, second = list(shown)[:2]
+    agree = " ".join(f"[post:{expert}/{ids[0]}]" for expert, ids in shown.items())
+    borrowed = shown[first][0]
+    return (
+        f"**Согласны**\n\n- бэкапы нужны {agree}\n\n**Расходятся**\n\n"
+        f"- как часто [post:{first}/999999] [post:{second}/{borrowed}] [post:{borrowed}]"
+    )
 
 
 def phase_answer(body: dict[str, Any]) -> str:
@@ -527,6 +553,8 @@ def phase_answer(body: dict[str, Any]) -> str:
         return json.dumps({"text": "translated"})
     if model == "test/groups" and "has_drift" not in body["messages"][0]["content"]:
         return json.dumps({"post_ids": []})
+    if model == "test/moderator":
+        return json.dumps({"synthesis": moderator_synthesis(body)}, ensure_ascii=False)
     if model == "test/synthesis":
         return json.dumps({"synthesis": f"**Что добавляет сообщество**\n\n- совет [post:{ids[0]}]"})
     return json.dumps(

@@ -23,11 +23,13 @@ import numpy as np
 from experts_panel.db.database import Database
 from experts_panel.language import detect_language
 from experts_panel.pipeline.model import Usage
-from experts_panel.pipeline.texts import text
+from experts_panel.pipeline.qualified_citations import qualified_ids, token
+from experts_panel.pipeline.texts import TEXTS, text
 from experts_panel.pipeline.types import (
     Answer,
     CommentGroup,
     CommentSections,
+    ExpertAnswer,
     Post,
     RankedPost,
     Relevance,
@@ -60,6 +62,13 @@ COMMUNITY_COMMENTS = 3
 MIN_COMMENT_SIMILARITY = 0.25
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+# The moderator's side-by-side: a sentence, with the citations right after it.
+OPENING_SENTENCES = 2
+OPENING_CHARS = 600
+OPENING_SOURCES = 3
+_CITED_SENTENCE = re.compile(r"\S.*?(?:[.!?…](?:\s*\[post:[^\]\s]+\])*|$)(?=\s|$)", re.DOTALL)
+_PARAGRAPH = re.compile(r"\n[ \t]*\n")
+_INTROS = {table["embedded_intro"] for table in TEXTS.values()}
 
 
 def joined(parts: list[str]) -> str:
@@ -100,6 +109,22 @@ def choose_sources(scored: list[tuple[float, Post]]) -> tuple[list[Post], Releva
     chosen = [post for score, post in ranked if score >= best - SOURCE_MARGIN][:ANSWER_POSTS]
     confidence: Relevance = "HIGH" if best >= HIGH_CONFIDENCE and len(chosen) > 1 else "MEDIUM"
     return chosen, confidence
+
+
+def opening(answer: ExpertAnswer) -> str:
+    """The first sentences of the answer's first paragraph, with the citations they carry (the
+    paragraph's when they carry none, else the answer's first sources)."""
+    paragraphs = [p.strip() for p in _PARAGRAPH.split(answer.text)]
+    first = next((p for p in paragraphs if p and p not in _INTROS), "")
+    found = _CITED_SENTENCE.findall(" ".join(first.split()))
+    words = " ".join(found[:OPENING_SENTENCES])
+    if len(words) > OPENING_CHARS:
+        words = words[:OPENING_CHARS].rsplit(" ", 1)[0] + " […]"
+    if not qualified_ids(words):
+        refs = qualified_ids(first) or [(answer.expert_id, i) for i in answer.sources]
+        cited = [token(expert, i) for expert, i in refs[:OPENING_SOURCES]]
+        words = " ".join([words, *cited]).strip()
+    return words
 
 
 class EmbeddedModel:
@@ -269,3 +294,12 @@ class EmbeddedModel:
                 lines.append(f"- {who}: «{quoted}» [post:{comment.post_telegram_message_id}]")
             sections.append("\n".join(lines))
         return "\n\n".join(sections) or None
+
+    async def moderate(
+        self, question: str, language: str, answers: list[ExpertAnswer], usage: Usage
+    ) -> str:
+        """No comparison (nothing here can write one): each expert's opening words, side by
+        side, with their citations."""
+        lines = [text(language, "moderator_embedded_intro"), ""]
+        lines += [f"- **{a.expert_name}**: {opening(a)}" for a in answers]
+        return "\n".join(lines)

@@ -27,6 +27,7 @@ from experts_panel.pipeline.types import (
     CommentGroup,
     CommentItem,
     CommentSections,
+    ExpertAnswer,
     Post,
     RankedPost,
     Relevance,
@@ -111,6 +112,10 @@ class DriftGroupsReply(BaseModel):
 
 class SynthesisReply(BaseModel):
     synthesis: str | None = None
+
+
+class ModeratorReply(BaseModel):
+    synthesis: NonEmpty
 
 
 class DriftTopic(BaseModel):
@@ -311,6 +316,19 @@ class OpenRouterModel:
         if synthesis.lower() in ("", "null", "none"):
             return None
         return synthesis
+
+    async def moderate(
+        self, question: str, language: str, answers: list[ExpertAnswer], usage: Usage
+    ) -> str:
+        reply = await _ask(
+            self.client,
+            prompts.moderator_messages(question, language, answers),
+            self.settings.moderator_model,
+            ModeratorReply,
+            usage,
+            WRITE_TEMPERATURE,
+        )
+        return reply.synthesis
 
 
 async def analyze_drift(

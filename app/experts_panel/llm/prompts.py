@@ -21,6 +21,7 @@ from experts_panel.pipeline.types import (
     CommentGroup,
     CommentItem,
     CommentSections,
+    ExpertAnswer,
     Post,
     RankedPost,
 )
@@ -35,6 +36,7 @@ COMMENT_CHARS = 600
 DRIFT_POST_CHARS = 2000
 DRIFT_COMMENT_CHARS = 400
 ANSWER_CHARS = 8000
+MODERATED_ANSWER_CHARS = 4000  # each expert's answer the moderator compares
 # Comments shown per section (synthesis) and per post (drift analysis).
 MAX_COMMENTS = 60
 MAX_DRIFT_COMMENTS = 120
@@ -358,6 +360,51 @@ answer. {JSON_RULE}"""
         f"Question: {question}\n\n"
         f"The answer:\n\n{clip(answer, ANSWER_CHARS)}\n\n"
         + "\n\n".join(groups)
+        + f"\n\nWrite in {lang}."
+    )
+    return _messages(system, user)
+
+
+# After the experts: the moderator
+
+
+def answer_block(answer: ExpertAnswer) -> str:
+    return (
+        f"=== {answer.expert_name} (expert id {answer.expert_id}) ===\n"
+        f"{clip(answer.text, MODERATED_ANSWER_CHARS)}"
+    )
+
+
+def moderator_messages(
+    question: str, language: str, answers: Sequence[ExpertAnswer]
+) -> list[ChatMessage]:
+    lang = language_name(language)
+    system = f"""\
+Several experts, each the author of a Telegram channel, answered the same reader's question \
+from their own posts. You are the moderator of this panel: you do not answer the question \
+yourself, you compare their answers for the reader.
+
+Write Markdown in {lang} with these parts, leaving out one that would be empty:
+- where the experts agree: the points two or more of them make, naming who;
+- where they disagree: the points on which they differ, naming who holds which view and, as \
+far as their answers show it, why (other experience, other conditions, another time);
+- what only one of them adds, when it matters for the question.
+Rules:
+- Use only what the answers say; add no facts or advice of your own, and take no side.
+- Every point cites the posts it rests on, as the answers cite them: [post:EXPERT_ID/ID], the \
+expert's id, a slash and the post's number, for example [post:{answers[0].expert_id}/123]. \
+Cite only markers that appear in that expert's answer; never write a bare [post:ID].
+- Short: a few bullet points per part, no headings above the level of bold text, no remarks \
+about being a model.
+- {MATERIAL_RULE}
+
+Reply with a JSON object of this shape:
+{{"synthesis": "..."}}
+with the Markdown as "synthesis". {JSON_RULE}"""
+    user = (
+        f"Question: {question}\n\n"
+        f"The experts' answers ({len(answers)}):\n\n"
+        + "\n\n".join(answer_block(a) for a in answers)
         + f"\n\nWrite in {lang}."
     )
     return _messages(system, user)

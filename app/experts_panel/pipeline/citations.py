@@ -20,7 +20,7 @@ empty brackets it sat in.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from markdown_it import MarkdownIt
 
@@ -79,9 +79,9 @@ def _inline_code(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
         i += 1
 
 
-def _groups(text: str) -> Iterator[re.Match[str]]:
-    """The citation groups of `text` outside code."""
-    matches = list(CITATION.finditer(text))
+def groups(text: str, pattern: re.Pattern[str] = CITATION) -> Iterator[re.Match[str]]:
+    """The citation groups of `text` outside code (`pattern`: what a group looks like)."""
+    matches = list(pattern.finditer(text))
     code = _code_spans(text) if matches else []
     for match in matches:
         if not any(a <= match.start() < b for a, b in code):
@@ -94,20 +94,28 @@ def _ids(group: re.Match[str]) -> list[int]:
 
 def cited_ids(text: str) -> list[int]:
     """The ids cited outside code, in any form, first appearance first, each once."""
-    return list(dict.fromkeys(i for group in _groups(text) for i in _ids(group)))
+    return list(dict.fromkeys(i for group in groups(text) for i in _ids(group)))
 
 
 def cited_only(text: str, known: set[int]) -> str:
     """`text` with its citations in canonical form, without those of posts not in `known`."""
+    return rewrite(text, CITATION, lambda group: [f"[post:{i}]" for i in _ids(group) if i in known])
+
+
+def rewrite(
+    text: str, pattern: re.Pattern[str], tokens: Callable[[re.Match[str]], list[str]]
+) -> str:
+    """`text` with each citation group matching `pattern` outside code replaced by the
+    `tokens` made of it, joined by a space; a group left with none is dropped, its gap mended."""
     out = ""
     at = 0
-    for group in _groups(text):
+    for group in groups(text, pattern):
         if group.start() < at:  # swallowed as the tail of the gap before it
             continue
         out += text[at : group.start()]
-        kept = [i for i in _ids(group) if i in known]
+        kept = tokens(group)
         if kept:
-            out += " ".join(f"[post:{i}]" for i in kept)
+            out += " ".join(kept)
             at = group.end()
         else:
             out, at = _close_gap(out, text, group.end())

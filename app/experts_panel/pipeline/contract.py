@@ -26,7 +26,14 @@ from experts_panel.pipeline.types import PhaseName
 from experts_panel.public_errors import ErrorCode
 
 EventType = Literal[
-    "start", "phase_start", "progress", "expert_complete", "expert_error", "error", "complete"
+    "start",
+    "phase_start",
+    "progress",
+    "expert_complete",
+    "expert_error",
+    "moderator",
+    "error",
+    "complete",
 ]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 
@@ -61,6 +68,12 @@ class QueryRequest(BaseModel):
             "Only posts of the last this many calendar months (UTC) are considered, in every "
             "phase (default: all posts)."
         ),
+    )
+    moderator: bool = Field(
+        default=False,
+        strict=True,
+        description="After the experts, a synthesis across their answers (docs/api.md); "
+        "a no-op unless at least two experts answered from their posts.",
     )
 
     @field_validator("query")
@@ -139,6 +152,28 @@ class ExpertFailure(BaseModel):
     code: ErrorCode
 
 
+# How the moderator cites: the expert and the post, `[post:EXPERT_ID/ID]`; only posts of that
+# expert which its own answer drew on survive (pipeline/qualified_citations.py).
+MODERATOR_CITATION_FORM = "[post:EXPERT_ID/ID]"
+
+
+class ModeratorOut(BaseModel):
+    """The synthesis across the experts' answers: where they agree, where they differ and why.
+
+    `synthesis` is Markdown citing `[post:EXPERT_ID/ID]`; None when the model failed, and then
+    `notices` says why. `experts` are the answers it read, in the order of the request.
+    """
+
+    model_config = _ANSWER
+
+    synthesis: str | None
+    experts: list[str]
+    model: str
+    processing_time_ms: int
+    usage: UsageOut
+    notices: list[str] = []
+
+
 class MultiExpertQueryResponse(BaseModel):
     model_config = _ANSWER
 
@@ -148,6 +183,9 @@ class MultiExpertQueryResponse(BaseModel):
     request_id: str
     usage: UsageOut
     errors: list[ExpertFailure] = []
+    # Null unless the moderator was asked for and at least two experts answered (no default:
+    # the route's schema would leave a null default out, the events' would not).
+    moderator: ModeratorOut | None
 
 
 # The events, each one `data:` line of the stream. Their keys and order are those the front
@@ -259,6 +297,15 @@ class ExpertErrorEvent(_Event):
     data: ExpertFailure
 
 
+class ModeratorEvent(_Event):
+    """The moderator's synthesis, after every expert's result and before `complete`; status
+    `error` when its model failed (the experts' answers stand)."""
+
+    event_type: Literal["moderator"] = "moderator"
+    phase: None = None
+    data: ModeratorOut
+
+
 class ErrorData(_Data):
     code: ErrorCode
     request_id: str
@@ -292,6 +339,7 @@ EVENT_MODELS: tuple[type[_Event], ...] = (
     PhaseProgressEvent,
     ExpertCompleteEvent,
     ExpertErrorEvent,
+    ModeratorEvent,
     ErrorEvent,
     CompleteEvent,
 )
@@ -302,6 +350,7 @@ ProgressEvent = Annotated[
     | PhaseProgressEvent
     | ExpertCompleteEvent
     | ExpertErrorEvent
+    | ModeratorEvent
     | ErrorEvent
     | CompleteEvent,
     Field(discriminator="event_type"),

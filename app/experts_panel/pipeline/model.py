@@ -12,6 +12,7 @@ from experts_panel.pipeline.types import (
     Answer,
     CommentGroup,
     CommentSections,
+    ExpertAnswer,
     Post,
     RankedPost,
     Verdict,
@@ -97,4 +98,11 @@ class Model(Protocol):
         usage: Usage,
     ) -> str | None:
         """What the comments add that the answer lacks, in `comments`' four sections."""
+        ...
+
+    async def moderate(
+        self, question: str, language: str, answers: list[ExpertAnswer], usage: Usage
+    ) -> str:
+        """Across the answers: where the experts agree, where they differ and why, citing
+        `[post:EXPERT_ID/ID]`."""
         ...

@@ -27,6 +27,7 @@ from experts_panel.pipeline import (
     language_validation,
     map,
     medium_scoring,
+    moderator,
     reduce,
     resolve,
 )
@@ -41,6 +42,8 @@ from experts_panel.pipeline.contract import (
     ExpertFailure,
     ExpertRef,
     ExpertResponse,
+    ModeratorEvent,
+    ModeratorOut,
     MultiExpertQueryResponse,
     PhaseProgressEvent,
     PhaseStartEvent,
@@ -216,6 +219,10 @@ async def run_query(
             async with asyncio.TaskGroup() as experts_group:
                 for expert in experts:
                     experts_group.create_task(one(expert))
+            left = services.settings.REQUEST_TIMEOUT - (time.perf_counter() - started)
+            moderated = await _moderate(
+                model, request, language, experts, responses, total, emit, left
+            )
         finally:
             # Queued, not written here: another process may hold the write lock for minutes.
             # The ledger's writer, started on first use, serves the service, not this query.
@@ -232,6 +239,7 @@ async def run_query(
             completion_tokens=total.completion_tokens,
         ),
         errors=errors,
+        moderator=moderated,
     )
     log.info(
         "query",
@@ -245,6 +253,37 @@ async def run_query(
     )
     await emit(CompleteEvent(message="done", data=CompleteData(response=result)))
     return result
+
+
+async def _moderate(
+    model: Model,
+    request: QueryRequest,
+    language: str,
+    experts: list[Expert],
+    responses: dict[str, ExpertResponse],
+    total: Usage,
+    emit: Emit,
+    time_left_s: float,
+) -> ModeratorOut | None:
+    """The moderator's synthesis, streamed after every expert's result; None when not asked
+    for or when fewer than two experts answered (then no event)."""
+    if not request.moderator:
+        return None
+    answers = [responses[e.id] for e in experts if e.id in responses]
+    moderated = await moderator.moderate(
+        model, request.query, language, answers, total, time_left_s
+    )
+    if moderated is None:
+        return None
+    failed = moderated.synthesis is None
+    await emit(
+        ModeratorEvent(
+            status="error" if failed else "ok",
+            message="moderator: " + ("failed" if failed else "done"),
+            data=moderated,
+        )
+    )
+    return moderated
 
 
 def _phase_start(expert: Expert, name: str) -> PhaseStartEvent:

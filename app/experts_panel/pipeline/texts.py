@@ -25,6 +25,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "translation_failed": "The answer could not be translated: {reason}.",
         "map_failed": "{failed} of {chunks} groups of posts could not be judged: {reason}.",
         "drift_failed": "Drifted discussions could not be matched: {reason}.",
+        "moderator_failed": "The experts' answers could not be compared: {reason}.",
+        "moderator_embedded_intro": (
+            "Each expert's opening words, side by side (the embedded model does not compare them):"
+        ),
         # Why a model call failed, by `ModelError.kind`; the provider's own words go to the log.
         "model_unavailable": "the model API did not answer",
         "model_refused": "the model API refused the request",
@@ -52,6 +56,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "translation_failed": "Не удалось перевести ответ: {reason}.",
         "map_failed": "Не удалось оценить {failed} из {chunks} групп постов: {reason}.",
         "drift_failed": "Не удалось подобрать обсуждения, ушедшие от темы: {reason}.",
+        "moderator_failed": "Не удалось сопоставить ответы экспертов: {reason}.",
+        "moderator_embedded_intro": (
+            "Начало ответа каждого эксперта, рядом (встроенная модель их не сравнивает):"
+        ),
         "model_unavailable": "API модели не ответил",
         "model_refused": "API модели отклонил запрос",
         "model_bad_answer": "ответ модели не удалось использовать",

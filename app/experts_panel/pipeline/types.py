@@ -99,3 +99,14 @@ class CommentGroup:
     kind: Literal["author", "community", "drift"]
     comments: list[CommentItem]
     topics: list[dict[str, object]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExpertAnswer:
+    """One expert's answer as the moderator reads it: its text cites `[post:EXPERT_ID/ID]`
+    (`qualified_citations.qualify`), and `sources` are the posts it drew on."""
+
+    expert_id: str
+    expert_name: str
+    text: str
+    sources: list[int]

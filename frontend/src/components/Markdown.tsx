@@ -4,13 +4,14 @@
 
 import { createContext, memo, useContext, type ReactNode } from 'react';
 import ReactMarkdown, { type Components } from 'react-markdown';
-import { CITATION_PROPERTY, remarkCitations } from '../lib/citations';
+import { CITATION_EXPERT_PROPERTY, CITATION_PROPERTY, remarkCitations } from '../lib/citations';
 import { CitationButton } from './CitationButton';
 import styles from './Markdown.module.css';
 
 interface Props {
   children: string;
-  /** The expert whose posts the citations name. */
+  /** The expert whose posts the plain `[post:ID]` citations name; '' for a text across
+   *  experts (the moderator's), where only `[post:EXPERT_ID/ID]` opens a post. */
   expertId: string;
   className?: string;
   /** What the text is (`answer`, `synthesis`), as `data-markdown` for tests and styles. */
@@ -25,9 +26,16 @@ const REMARK_PLUGINS = [remarkCitations];
 const ExpertOfText = createContext('');
 
 function Link({ node, href, children }: { node?: { properties?: Record<string, unknown> }; href?: string; children?: ReactNode }) {
-  const expertId = useContext(ExpertOfText);
+  const ofText = useContext(ExpertOfText);
   const cited = node?.properties?.[CITATION_PROPERTY];
-  if (cited !== undefined) return <CitationButton expertId={expertId} postId={Number(cited)} />;
+  const named = node?.properties?.[CITATION_EXPERT_PROPERTY];
+  // A citation naming an expert opens that expert's post only in a text across experts; in an
+  // expert's own text (where the service never leaves one) it opens nothing.
+  const expertId = typeof named === 'string' ? (ofText === '' ? named : '') : ofText;
+  if (cited !== undefined && expertId) {
+    return <CitationButton expertId={expertId} postId={Number(cited)} named={typeof named === 'string'} />;
+  }
+  if (cited !== undefined) return <>{children}</>;
   return (
     <a href={href} target="_blank" rel="noopener noreferrer nofollow">
       {children}

@@ -34,7 +34,8 @@ export function PostViewerProvider({ children, expertNames }: Props) {
     window.setTimeout(() => element?.isConnected && element.focus(), 0);
   }, []);
 
-  const value = useMemo(() => ({ open }), [open]);
+  const nameOf = useCallback((expertId: string) => expertNames[expertId] ?? expertId, [expertNames]);
+  const value = useMemo(() => ({ open, nameOf }), [open, nameOf]);
   return (
     <PostViewerContext.Provider value={value}>
       {children}

@@ -48,6 +48,7 @@ describe('QuestionForm', () => {
       expert_filter: null,
       include_comments: true,
       include_comment_groups: true,
+      moderator: true,
     });
     await userEvent.click(screen.getByRole('checkbox', { name: /Архитектор ИИ/ }));
     await userEvent.click(screen.getByRole('checkbox', { name: /comment groups/ }));
@@ -104,6 +105,17 @@ describe('QuestionForm', () => {
     setup({ fieldErrors: [{ field: 'recent_months', message: 'Input should be less than or equal to 120' }] });
     const recent = screen.getByRole('group', { name: 'Posts from' });
     expect(recent).toHaveAccessibleDescription(/The server refused it: Input should be less than or equal to 120/);
+  });
+
+  it('asks for the moderator by default, with a switch to turn it off', async () => {
+    const { onAsk } = setup();
+    const moderator = screen.getByRole('switch', { name: /Moderator/ });
+    expect(moderator).toBeChecked();
+    await userEvent.type(screen.getByRole('textbox'), 'How to back up?');
+    await userEvent.click(moderator);
+    expect(moderator).not.toBeChecked();
+    await userEvent.click(screen.getByRole('button', { name: 'Ask' }));
+    expect(onAsk).toHaveBeenLastCalledWith(expect.objectContaining({ moderator: false }));
   });
 
   it('sends a too-short question anyway: the server decides', async () => {

@@ -1,5 +1,5 @@
 // The question (3-1000 characters, counted as typed), the experts to ask, the comment
-// groups option, how recent the posts must be, and Ask / Cancel. The server is the judge of a valid request: a question
+// groups option, the moderator switch, how recent the posts must be, and Ask / Cancel. The server is the judge of a valid request: a question
 // that looks too short is still sent, and the server's reasons (422) show beside the field
 // they are about.
 
@@ -56,6 +56,9 @@ export function QuestionForm({
   // missing half.
   const [includeGroups, setIncludeGroups] = useState(true);
   const [recent, setRecent] = useState<Recent>(null);
+  // On unless the reader turns it off: comparing the answers is what a panel is for. (The API
+  // leaves it off: it costs a model call.)
+  const [moderator, setModerator] = useState(true);
   const askButton = useRef<HTMLButtonElement>(null);
   const cancelButton = useRef<HTMLButtonElement>(null);
   const wasRunning = useRef(running);
@@ -94,6 +97,7 @@ export function QuestionForm({
       include_comment_groups: includeGroups,
       // Left out for every post: the request is then the same as before the switch existed.
       ...(recent === null ? {} : { recent_months: recent }),
+      moderator,
     });
   }
 
@@ -223,6 +227,20 @@ export function QuestionForm({
           }}
         />
         <span>{t.commentGroupsLabel}</span>
+      </label>
+
+      <label className={styles.option}>
+        <input
+          type="checkbox"
+          role="switch"
+          name="moderator"
+          checked={moderator}
+          onChange={(event) => {
+            setModerator(event.target.checked);
+            onEdit?.();
+          }}
+        />
+        <span>{t.moderatorLabel}</span>
       </label>
 
       <fieldset className={styles.recent} aria-describedby={recentErrors.length ? recentErrorId : undefined}>

@@ -6,9 +6,11 @@ import { createContext, useContext } from 'react';
 
 export interface PostViewer {
   open: (expertId: string, postId: number, trigger?: HTMLElement | null) => void;
+  /** The expert's name, for a citation that names its expert (the moderator's). */
+  nameOf: (expertId: string) => string;
 }
 
-export const PostViewerContext = createContext<PostViewer>({ open: () => undefined });
+export const PostViewerContext = createContext<PostViewer>({ open: () => undefined, nameOf: (id) => id });
 
 export function usePostViewer(): PostViewer {
   return useContext(PostViewerContext);

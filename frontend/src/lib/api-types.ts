@@ -386,6 +386,57 @@ export interface components {
             /** Stall Limit S */
             stall_limit_s: number;
         };
+        /**
+         * ModeratorEvent
+         * @description The moderator's synthesis, after every expert's result and before `complete`; status
+         *     `error` when its model failed (the experts' answers stand).
+         */
+        ModeratorEvent: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            event_type: "moderator";
+            /**
+             * Phase
+             * @default null
+             */
+            phase: null;
+            /**
+             * Status
+             * @default ok
+             * @enum {string}
+             */
+            status: "ok" | "error";
+            /** Message */
+            message: string;
+            /** Timestamp */
+            timestamp: string;
+            data: components["schemas"]["ModeratorOut"];
+        };
+        /**
+         * ModeratorOut
+         * @description The synthesis across the experts' answers: where they agree, where they differ and why.
+         *
+         *     `synthesis` is Markdown citing `[post:EXPERT_ID/ID]`; None when the model failed, and then
+         *     `notices` says why. `experts` are the answers it read, in the order of the request.
+         */
+        ModeratorOut: {
+            /** Synthesis */
+            synthesis: string | null;
+            /** Experts */
+            experts: string[];
+            /** Model */
+            model: string;
+            /** Processing Time Ms */
+            processing_time_ms: number;
+            usage: components["schemas"]["UsageOut"];
+            /**
+             * Notices
+             * @default []
+             */
+            notices: string[];
+        };
         /** MultiExpertQueryResponse */
         MultiExpertQueryResponse: {
             /** Query */
@@ -402,6 +453,7 @@ export interface components {
              * @default []
              */
             errors: components["schemas"]["ExpertFailure"][];
+            moderator: components["schemas"]["ModeratorOut"] | null;
         };
         /**
          * PhaseProgressEvent
@@ -571,7 +623,7 @@ export interface components {
          * ProgressEvent
          * @description One event of the query's stream: one `data:` line of text/event-stream.
          */
-        ProgressEvent: components["schemas"]["StartEvent"] | components["schemas"]["PhaseStartEvent"] | components["schemas"]["PhaseProgressEvent"] | components["schemas"]["ExpertCompleteEvent"] | components["schemas"]["ExpertErrorEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["CompleteEvent"];
+        ProgressEvent: components["schemas"]["StartEvent"] | components["schemas"]["PhaseStartEvent"] | components["schemas"]["PhaseProgressEvent"] | components["schemas"]["ExpertCompleteEvent"] | components["schemas"]["ExpertErrorEvent"] | components["schemas"]["ModeratorEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["CompleteEvent"];
         /** ProviderError */
         ProviderError: {
             /**
@@ -644,6 +696,12 @@ export interface components {
              * @description Only posts of the last this many calendar months (UTC) are considered, in every phase (default: all posts).
              */
             recent_months?: number | null;
+            /**
+             * Moderator
+             * @description After the experts, a synthesis across their answers (docs/api.md); a no-op unless at least two experts answered from their posts.
+             * @default false
+             */
+            moderator?: boolean;
         };
         /** StartData */
         StartData: {
@@ -740,6 +798,8 @@ export type HttpValidationError = components['schemas']['HTTPValidationError'];
 export type Health = components['schemas']['Health'];
 export type LinkOut = components['schemas']['LinkOut'];
 export type ModelCallsHealth = components['schemas']['ModelCallsHealth'];
+export type ModeratorEvent = components['schemas']['ModeratorEvent'];
+export type ModeratorOut = components['schemas']['ModeratorOut'];
 export type MultiExpertQueryResponse = components['schemas']['MultiExpertQueryResponse'];
 export type PhaseProgressEvent = components['schemas']['PhaseProgressEvent'];
 export type PhaseStartEvent = components['schemas']['PhaseStartEvent'];

@@ -32,6 +32,28 @@ describe('splitCitations', () => {
   });
 });
 
+describe('qualified citations', () => {
+  it('reads the expert a moderator citation names', () => {
+    expect(splitCitations('Both agree [post:selfhost_ops/14] [post:ai_architect/42].')).toEqual([
+      { type: 'text', value: 'Both agree ' },
+      { type: 'citation', id: 14, expertId: 'selfhost_ops' },
+      { type: 'text', value: ' ' },
+      { type: 'citation', id: 42, expertId: 'ai_architect' },
+      { type: 'text', value: '.' },
+    ]);
+  });
+
+  it('leaves what is no expert id as text', () => {
+    expect(splitCitations('[post:Ops/1] [post:a b/2] [post:ops/]')).toEqual([
+      { type: 'text', value: '[post:Ops/1] [post:a b/2] [post:ops/]' },
+    ]);
+  });
+
+  it('are not counted among the plain ids of an expert’s own text', () => {
+    expect(citedIds('[post:ops/35] [post:34]')).toEqual([34]);
+  });
+});
+
 describe('citedIds', () => {
   it('lists each cited id once, first appearance first', () => {
     expect(citedIds('a [post:35] b [post:34] c [post:35] [post:20]')).toEqual([35, 34, 20]);

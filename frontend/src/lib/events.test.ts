@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answer, event } from '../test/fixtures';
+import { answer, event, moderator } from '../test/fixtures';
 import schemas from './api-stream.json';
 import { parseEvent } from './events';
 import { PHASES } from './types';
@@ -20,8 +20,9 @@ describe('parseEvent', () => {
       event('progress', 'comment_groups', { expert_id: 'selfhost_ops', groups: [{ post: 30, kind: 'community' }] }),
       event('expert_complete', 'assembly', { expert_id: 'selfhost_ops', response: answer }),
       event('expert_error', null, { expert_id: 'ai_architect', error: 'the model API did not answer', code: 'model_unavailable' }),
+      event('moderator', null, moderator),
       event('error', null, { code: 'query_timeout' }),
-      event('complete', null, { response: { expert_responses: [answer] } }),
+      event('complete', null, { response: { expert_responses: [answer], moderator } }),
     ];
     for (const sent of events) {
       expect(parseEvent(json(sent))).toEqual({ ok: true, event: sent });

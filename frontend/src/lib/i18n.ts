@@ -84,6 +84,9 @@ function build(lang: Lang) {
       ru
         ? `За ${n(months, { one: '# месяц', few: '# месяца', many: '# месяцев', other: '# месяца' })}`
         : `Last ${n(months, { one: '# month', other: '# months' })}`,
+    moderatorLabel: ru
+      ? 'Модератор: сопоставить ответы экспертов — где они согласны и где расходятся'
+      : 'Moderator: compare the experts’ answers — where they agree and where they differ',
     ask: ru ? 'Спросить' : 'Ask',
     cancel: ru ? 'Отменить' : 'Cancel',
     retry: ru ? 'Повторить' : 'Retry',
@@ -177,6 +180,11 @@ function build(lang: Lang) {
     } satisfies Record<Problem, [string, string]>,
     progressHeading: ru ? 'Ход работы' : 'Progress',
     answersHeading: ru ? 'Ответы' : 'Answers',
+    moderatorHeading: ru ? 'Модератор: ответы рядом' : 'Moderator: the answers side by side',
+    moderatorPending: ru
+      ? 'Модератор сопоставит ответы, когда ответят хотя бы два эксперта…'
+      : 'The moderator compares the answers once at least two experts have answered…',
+    moderatorFailed: ru ? 'Модератор не смог сопоставить ответы.' : 'The moderator could not compare the answers.',
     emptyState: ru
       ? 'Здесь появятся ответы — по карточке на каждого эксперта.'
       : 'The answers will appear here, one card per expert.',
@@ -241,6 +249,8 @@ function build(lang: Lang) {
     stoppedBeforeAnswer: ru ? 'Остановлено до ответа.' : 'Stopped before the answer.',
     notices: ru ? 'Примечания' : 'Notes',
     openPost: (id: number) => (ru ? `Открыть пост ${id}` : `Open post ${id}`),
+    openExpertPost: (expert: string, id: number) =>
+      ru ? `Открыть пост ${id} эксперта «${expert}»` : `Open post ${id} of “${expert}”`,
     postTitle: (id: number) => (ru ? `Пост ${id}` : `Post ${id}`),
     close: ru ? 'Закрыть' : 'Close',
     loadingPost: ru ? 'Загружаем пост…' : 'Loading the post…',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { answer, event } from '../test/fixtures';
+import { answer, event, moderator } from '../test/fixtures';
 import { initialQueryState, queryReducer, type QueryAction, type QueryState } from './queryState';
 
 const begin: QueryAction = {
@@ -102,5 +102,15 @@ describe('queryReducer', () => {
   it('takes the server’s error event as the end of the query', () => {
     const state = run(begin, ev('error', null, {}, 'the query took longer than 300 s and was stopped'));
     expect(state).toMatchObject({ status: 'failed', errorKind: 'server', message: 'the query took longer than 300 s and was stopped' });
+  });
+
+  it('keeps the moderator’s synthesis from its event, or from the complete response', () => {
+    const streamed = run(begin, ev('moderator', null, moderator), ev('complete', null, { response: { moderator: null } }));
+    expect(streamed.moderator).toEqual(moderator);
+    const answered = run(begin, ev('complete', null, { response: { moderator } }));
+    expect(answered.moderator).toEqual(moderator);
+    expect(run(begin, ev('complete', null, {})).moderator).toBeUndefined();
+    // A new question starts without the last one's.
+    expect(queryReducer(streamed, begin).moderator).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@ import type { ApiErrorKind } from './api';
 import type {
   Confidence,
   ExpertResponse,
+  Moderator,
   MultiExpertQueryResponse,
   ProgressEvent,
   QueryRequest,
@@ -48,6 +49,8 @@ export interface QueryState {
   status: QueryStatus;
   request: QueryRequest | null;
   experts: ExpertRun[];
+  /** The moderator's synthesis, once its event came (none when fewer than two answered). */
+  moderator?: Moderator;
   model?: string;
   requestId?: string;
   totalMs?: number;
@@ -177,6 +180,8 @@ function onEvent(state: QueryState, event: ProgressEvent): QueryState {
         error: typeof data.error === 'string' && data.error ? data.error : event.message,
         errorCode: typeof data.code === 'string' ? data.code : undefined,
       }));
+    case 'moderator':
+      return { ...state, moderator: event.data };
     case 'error':
       return {
         ...state,
@@ -200,8 +205,10 @@ function onEvent(state: QueryState, event: ProgressEvent): QueryState {
             : { ...run, status: 'failed', error: failure.error ?? '', errorCode: failure.code ?? undefined },
         );
       }
+      const moderator = next.moderator ?? result?.moderator ?? undefined;
       return {
         ...next,
+        moderator,
         status: 'complete',
         totalMs: result?.total_processing_time_ms,
         experts: stopRemaining(next.experts),

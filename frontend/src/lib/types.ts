@@ -15,6 +15,8 @@ export type Confidence = ExpertResponse['confidence'];
 /** An expert that failed: one line of the service's own, and a code of docs/errors.md. */
 export type ExpertFailure = Schemas['ExpertFailure'];
 export type MultiExpertQueryResponse = Schemas['MultiExpertQueryResponse'];
+/** The moderator's synthesis across the experts' answers, citing `[post:EXPERT_ID/ID]`. */
+export type Moderator = Schemas['ModeratorOut'];
 /** One event of the query's stream; `event_type` tells which, and what its `data` holds. */
 export type ProgressEvent = Schemas['ProgressEvent'];
 export type EventType = ProgressEvent['event_type'];

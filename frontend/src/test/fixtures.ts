@@ -1,6 +1,6 @@
 // Shapes the service really sends (taken from the demo experts), for the tests.
 
-import type { Expert, ExpertResponse, Post, ProgressEvent } from '../lib/types';
+import type { Expert, ExpertResponse, Moderator, Post, ProgressEvent } from '../lib/types';
 
 export const experts: Expert[] = [
   {
@@ -61,6 +61,18 @@ export const answer: ExpertResponse = {
   notices: ['Ответ на языке «en», вопрос на «ru»: встроенная модель не умеет переводить.'],
 };
 
+/** The moderator's synthesis across two demo experts, as the service sends it. */
+export const moderator: Moderator = {
+  synthesis:
+    '**Согласны**\n\n- SQLite годится для небольшого сервиса [post:selfhost_ops/14] [post:ai_architect/42]\n\n' +
+    '**Расходятся**\n\n- как делать бэкапы: `.backup` [post:selfhost_ops/30]',
+  experts: ['ai_architect', 'selfhost_ops'],
+  model: 'openrouter',
+  processing_time_ms: 1200,
+  usage: { model_calls: 1, prompt_tokens: 900, completion_tokens: 120 },
+  notices: [],
+};
+
 export const post: Post = {
   expert_id: 'selfhost_ops',
   telegram_message_id: 30,
@@ -113,7 +125,7 @@ function whole(type: ProgressEvent['event_type'], data: Record<string, unknown>)
       return { code: 'internal', request_id: 'test-request', ...data };
     case 'complete': {
       const response = (data.response ?? {}) as Record<string, unknown>;
-      const base = { query: 'Как?', expert_responses: [], total_processing_time_ms: 0, request_id: 'test-request', usage, errors: [] };
+      const base = { query: 'Как?', expert_responses: [], total_processing_time_ms: 0, request_id: 'test-request', usage, errors: [], moderator: null };
       return { ...data, response: { ...base, ...response } };
     }
     default:
