@@ -17,6 +17,32 @@ from experts_panel.db.schema import comments, links, posts
 from experts_panel.experts import Expert
 
 
+# The languages a post can be asked for in: the reader's front end speaks these two.
+ReaderLanguage = Literal["ru", "en"]
+
+# Why a text asked for in another language comes in its original (docs/api.md):
+# - same_language: it is in the language asked for already;
+# - no_text: it has no words to translate (a photo, a sticker);
+# - no_key: no model API key is set, and the embedded model cannot translate;
+# - budget_spent: today's token budget (DAILY_TOKEN_BUDGET) is spent;
+# - model_failed: the model API failed or its translation could not be used.
+TranslationReason = Literal["same_language", "no_text", "no_key", "budget_spent", "model_failed"]
+
+
+class TranslationOut(BaseModel):
+    """What `text` is when a language was asked for: a translation, and of what, or the
+    original, and why."""
+
+    language: ReaderLanguage  # the language asked for
+    source_language: str | None  # the original's, as detected (ISO 639-1); None without text
+    # translated: by the model for this request; cached: by it earlier, for this very text;
+    # original: `text` is the original (`reason` says why)
+    status: Literal["translated", "cached", "original"]
+    reason: TranslationReason | None = None  # set when status is "original"
+    model: str | None = None  # the model that translated (MODEL_TRANSLATION), else None
+    original_text: str | None = None  # the original when `text` is a translation
+
+
 class LinkOut(BaseModel):
     direction: Literal["in", "out"]  # "out": this post refers to the other; "in": the reverse
     link_type: str
@@ -31,6 +57,8 @@ class PostCommentOut(BaseModel):
     text: str
     author_name: str | None
     is_channel_author: bool
+    # Set when the comments were asked for in a language (`translate_comments`).
+    translation: TranslationOut | None = None
 
 
 class PostOut(BaseModel):
@@ -48,6 +76,8 @@ class PostOut(BaseModel):
     telegram_url: str | None
     links: list[LinkOut]
     comments: list[PostCommentOut]
+    # Set when the post was asked for in a language (`language`); None: `text` is the original.
+    translation: TranslationOut | None = None
 
 
 async def get_post(
