@@ -38,9 +38,9 @@ class TranslationOut(BaseModel):
     # translated: by the model for this request; cached: by it earlier, for this very text;
     # original: `text` is the original (`reason` says why)
     status: Literal["translated", "cached", "original"]
-    reason: TranslationReason | None = None  # set when status is "original"
-    model: str | None = None  # the model that translated (MODEL_TRANSLATION), else None
-    original_text: str | None = None  # the original when `text` is a translation
+    reason: TranslationReason | None  # set when status is "original"
+    model: str | None  # the model that translated (MODEL_TRANSLATION), else None
+    original_text: str | None  # the original when `text` is a translation
 
 
 class LinkOut(BaseModel):
@@ -58,7 +58,7 @@ class PostCommentOut(BaseModel):
     author_name: str | None
     is_channel_author: bool
     # Set when the comments were asked for in a language (`translate_comments`).
-    translation: TranslationOut | None = None
+    translation: TranslationOut | None
 
 
 class PostOut(BaseModel):
@@ -77,7 +77,7 @@ class PostOut(BaseModel):
     links: list[LinkOut]
     comments: list[PostCommentOut]
     # Set when the post was asked for in a language (`language`); None: `text` is the original.
-    translation: TranslationOut | None = None
+    translation: TranslationOut | None
 
 
 async def get_post(
@@ -136,6 +136,7 @@ async def get_post(
         external_mentions=json.loads(row.external_mentions) if row.external_mentions else [],
         telegram_url=f"https://t.me/{channel}/{telegram_message_id}" if channel else None,
         links=post_links,
+        translation=None,
         comments=[
             PostCommentOut(
                 telegram_message_id=c.telegram_message_id,
@@ -145,6 +146,7 @@ async def get_post(
                 text=c.text,
                 author_name=c.author_name,
                 is_channel_author=bool(c.is_channel_author),
+                translation=None,
             )
             for c in comment_rows
         ],

@@ -123,7 +123,14 @@ def _original(
 ) -> Translation:
     return Translation(
         text,
-        TranslationOut(language=language, source_language=source, status="original", reason=reason),
+        TranslationOut(
+            language=language,
+            source_language=source,
+            status="original",
+            reason=reason,
+            model=None,
+            original_text=None,
+        ),
     )
 
 
@@ -141,6 +148,7 @@ def _translated(
             language=language,
             source_language=source,
             status=status,
+            reason=None,
             model=model,
             original_text=original,
         ),
