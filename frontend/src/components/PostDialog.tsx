@@ -168,7 +168,7 @@ function PostBody({ post }: { post: Post }) {
         showingOriginal={showingOriginal}
         onToggle={() => setShowingOriginal((shown) => !shown)}
       />
-      <Markdown expertId={post.expert_id} className={styles.text}>
+      <Markdown expertId={post.expert_id} className={styles.text} part="post">
         {text}
       </Markdown>
       {(outgoing.length > 0 || incoming.length > 0) && (
