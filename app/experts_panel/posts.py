@@ -20,7 +20,8 @@ from experts_panel.experts import Expert
 # The languages a post can be asked for in: the reader's front end speaks these two.
 ReaderLanguage = Literal["ru", "en"]
 
-# Why a text asked for in another language comes in its original (docs/api.md):
+# Why a text asked for in another language comes in its original (README, "A post in the
+# reader's language"):
 # - same_language: it is in the language asked for already;
 # - no_text: it has no words to translate (a photo, a sticker);
 # - no_key: no model API key is set, and the embedded model cannot translate;
