@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from experts_panel.db.schema import comments, links, posts
 from experts_panel.experts import Expert
 
-
 # The languages a post can be asked for in: the reader's front end speaks these two.
 ReaderLanguage = Literal["ru", "en"]
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from tests.support.fake_openai import FakeOpenAI, HttpError, model_env, phase_answer
-from tests.support.server import Server, ServerFactory
+from tests.support.server import Server
 
 EXPERT = "selfhost_ops"
 RUSSIAN_POST = 6  # "Бэкап SQLite: моя схема"
@@ -55,7 +55,7 @@ def spend_today(db: Path, tokens: int) -> None:
 
 
 def test_a_russian_post_is_translated_once_then_read_from_the_cache(
-    demo_path: Path, server_factory: ServerFactory, fake_openai: FakeOpenAI
+    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.responder = phase_answer
     server = server_factory(demo_path, **model_env(fake_openai))
@@ -86,7 +86,7 @@ def test_a_russian_post_is_translated_once_then_read_from_the_cache(
 
 
 def test_an_edited_post_is_translated_again(
-    demo_path: Path, server_factory: ServerFactory, fake_openai: FakeOpenAI
+    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.responder = phase_answer
     server = server_factory(demo_path, **model_env(fake_openai))
@@ -117,7 +117,7 @@ def test_an_edited_post_is_translated_again(
 
 
 def test_a_translation_counts_its_tokens_against_the_daily_budget(
-    demo_path: Path, server_factory: ServerFactory, fake_openai: FakeOpenAI
+    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.responder = phase_answer
     server = server_factory(demo_path, **model_env(fake_openai, DAILY_TOKEN_BUDGET="1000000"))
@@ -143,7 +143,7 @@ def test_a_translation_counts_its_tokens_against_the_daily_budget(
 
 
 def test_past_the_budget_the_original_comes_with_the_reason_and_the_cache_still_serves(
-    demo_path: Path, server_factory: ServerFactory, fake_openai: FakeOpenAI
+    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.responder = phase_answer
     server = server_factory(demo_path, **model_env(fake_openai))
@@ -166,7 +166,7 @@ def test_past_the_budget_the_original_comes_with_the_reason_and_the_cache_still_
 
 
 def test_without_a_key_the_original_comes_with_the_reason(
-    demo_path: Path, server_factory: ServerFactory
+    demo_path: Path, server_factory: Any
 ) -> None:
     server = server_factory(demo_path)
 
@@ -184,7 +184,7 @@ def test_without_a_key_the_original_comes_with_the_reason(
 
 
 def test_a_post_in_the_language_asked_for_is_returned_as_it_is_without_a_call(
-    demo_path: Path, server_factory: ServerFactory, fake_openai: FakeOpenAI
+    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.responder = phase_answer
     server = server_factory(demo_path, **model_env(fake_openai))
@@ -203,7 +203,7 @@ def test_a_post_in_the_language_asked_for_is_returned_as_it_is_without_a_call(
 
 
 def test_a_failing_model_api_gives_the_original_with_the_reason_not_an_error(
-    demo_path: Path, server_factory: ServerFactory, fake_openai: FakeOpenAI
+    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.responder = lambda _body: HttpError(500, "upstream is down")
     server = server_factory(demo_path, **model_env(fake_openai, MODEL_MAX_ATTEMPTS="1"))
@@ -222,7 +222,7 @@ def test_a_failing_model_api_gives_the_original_with_the_reason_not_an_error(
 
 
 def test_comments_are_translated_on_request(
-    demo_path: Path, server_factory: ServerFactory, fake_openai: FakeOpenAI
+    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
 ) -> None:
     fake_openai.responder = phase_answer
     server = server_factory(demo_path, **model_env(fake_openai))
@@ -248,7 +248,7 @@ def test_comments_are_translated_on_request(
 
 
 def test_a_language_the_reader_cannot_ask_for_is_a_422_naming_the_parameter(
-    demo_path: Path, server_factory: ServerFactory
+    demo_path: Path, server_factory: Any
 ) -> None:
     server = server_factory(demo_path)
 
