@@ -4,12 +4,13 @@ the fake model API."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.support.fake_openai import FakeOpenAI, HttpError, model_env, phase_answer
+from tests.support.fake_openai import Delay, FakeOpenAI, HttpError, Reply, model_env, phase_answer
 from tests.support.server import Server
 
 EXPERT = "selfhost_ops"
@@ -219,6 +220,29 @@ def test_a_failing_model_api_gives_the_original_with_the_reason_not_an_error(
     fake_openai.responder = phase_answer
     retried = get_post(server, RUSSIAN_POST, language="en").json()
     assert retried["translation"]["status"] == "translated"
+
+
+def test_a_slow_model_api_gives_the_original_once_the_reader_waited_long_enough(
+    demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.responder = lambda body: Delay(20, then=Reply(phase_answer(body)))
+    server = server_factory(demo_path, **model_env(fake_openai, TRANSLATION_TIMEOUT="1"))
+
+    started = time.monotonic()
+    response = get_post(
+        server, RUSSIAN_POST_WITH_COMMENTS, language="en", translate_comments="true"
+    )
+    waited = time.monotonic() - started
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert waited < 10  # one deadline for the post and its comments, not one each
+    assert body["translation"]["reason"] == "model_failed"
+    assert body["text"] == post_text(demo_path, RUSSIAN_POST_WITH_COMMENTS)
+    assert all(
+        c["translation"]["status"] == "original" and c["translation"]["reason"] != "no_key"
+        for c in body["comments"]
+    )
 
 
 def test_comments_are_translated_on_request(

@@ -8,6 +8,7 @@ the next reader's request tries again.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import dataclass
 from typing import Literal
@@ -48,6 +49,10 @@ class Translator:
     model_name: str  # MODEL_TRANSLATION, part of the cache's key
     ledger: UsageLedger
     daily_budget: int  # DAILY_TOKEN_BUDGET; 0: no limit
+    # When the request stops waiting for the model (`loop.time()`, TRANSLATION_TIMEOUT after it
+    # began), shared by the post and its comments: retries of a slow provider must not keep a
+    # reader at a blank dialog for minutes.
+    deadline: float
 
     async def translate(
         self,
@@ -82,7 +87,16 @@ class Translator:
         spent = Usage()
         phase = current_phase.set(CALL_PHASE)
         try:
-            translated = await model.translate(text, language, spent)
+            async with asyncio.timeout_at(self.deadline):
+                translated = await model.translate(text, language, spent)
+        except TimeoutError:
+            log.warning(
+                "translation took too long: the original is shown",
+                expert_id=expert_id,
+                kind=kind,
+                telegram_message_id=telegram_message_id,
+            )
+            translated = None
         except ModelError as exc:
             log.warning(
                 "translation failed: the original is shown",

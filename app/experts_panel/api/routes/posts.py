@@ -4,6 +4,7 @@ reason), and with `translate_comments` its comments too."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query
@@ -76,5 +77,6 @@ async def post(
         model_name=settings.MODEL_TRANSLATION,
         ledger=services.usage,
         daily_budget=settings.DAILY_TOKEN_BUDGET,
+        deadline=asyncio.get_running_loop().time() + settings.TRANSLATION_TIMEOUT,
     )
     return await in_language(translator, found, language, translate_comments)
