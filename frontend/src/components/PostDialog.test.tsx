@@ -85,4 +85,45 @@ describe('PostDialog in the page’s language', () => {
     await within(dialog).findByText(/забудьте про cp/);
     expect(dialog.querySelector('[data-translation-view]')).toBeNull();
   });
+
+  it('translates the comments on request, and toggles them to the originals and back', async () => {
+    const user = userEvent.setup();
+    const withComments: Post = {
+      ...translated,
+      comments: translated.comments.map((c) => ({
+        ...c,
+        text: `EN: ${c.text}`,
+        translation: { language: 'en', source_language: 'ru', status: 'translated', reason: null, model: 'm', original_text: c.text },
+      })),
+    };
+    const load = vi.fn((...args: unknown[]) => Promise.resolve(args[4] ? withComments : translated));
+    renderPage(<PostDialog expertId="selfhost_ops" postId={30} expertName="Самохост" onClose={() => undefined} load={load} />);
+    const dialog = await screen.findByRole('dialog');
+    await within(dialog).findByText('Ура, .backup — правильный выбор.');
+
+    await user.click(within(dialog).getByRole('button', { name: 'Translate the comments' }));
+
+    await within(dialog).findByText('EN: Ура, .backup — правильный выбор.');
+    expect(load).toHaveBeenLastCalledWith('selfhost_ops', 30, expect.any(AbortSignal), 'en', true);
+    expect(dialog).toHaveTextContent('Comments: machine translation.');
+    expect(dialog).toHaveTextContent('SQLite backups, version 2'); // the post stays as it was
+
+    await user.click(within(dialog).getByRole('button', { name: 'Show the originals' }));
+
+    expect(within(dialog).getByText('Ура, .backup — правильный выбор.')).toBeVisible();
+    expect(within(dialog).queryByText(/^EN: /)).toBeNull();
+    await user.click(within(dialog).getByRole('button', { name: 'Show the translation' }));
+    expect(within(dialog).getByText('EN: Ваш комментарий тоже помог, спасибо.')).toBeVisible();
+  });
+
+  it('offers no comment translation when the service cannot translate', async () => {
+    open({
+      ...post,
+      translation: { language: 'en', source_language: 'ru', status: 'original', reason: 'budget_spent', model: null, original_text: null },
+    });
+    const dialog = await screen.findByRole('dialog');
+    await within(dialog).findByText(/забудьте про cp/);
+    expect(dialog).toHaveTextContent('Not translated: today’s token budget is spent.');
+    expect(within(dialog).queryByRole('button', { name: 'Translate the comments' })).toBeNull();
+  });
 });

@@ -14,7 +14,8 @@ import { CitationButton } from './CitationButton';
 import { Comment } from './Comment';
 import { Markdown } from './Markdown';
 import styles from './PostDialog.module.css';
-import { TranslationNote } from './TranslationNote';
+import { CommentsTranslationNote, TranslationNote } from './TranslationNote';
+import { useTranslatedComments } from './useTranslatedComments';
 
 interface Props {
   expertId: string;
@@ -127,15 +128,16 @@ export function PostDialog({ expertId, postId, expertName, onClose, load = fetch
             )}
           </div>
         )}
-        {loaded.state === 'ready' && <PostBody post={loaded.post} />}
+        {loaded.state === 'ready' && <PostBody post={loaded.post} load={load} />}
       </div>
     </div>,
     document.body,
   );
 }
 
-function PostBody({ post }: { post: Post }) {
+function PostBody({ post, load }: { post: Post; load: typeof fetchPost }) {
   const t = useStrings();
+  const comments = useTranslatedComments(post, load);
   const [showingOriginal, setShowingOriginal] = useState(false);
   const original = post.translation?.original_text ?? null;
   const text = showingOriginal && original !== null ? original : post.text;
@@ -199,10 +201,18 @@ function PostBody({ post }: { post: Post }) {
         <h3 id="post-comments-title" className={styles.commentsTitle}>
           {t.commentsHeading(post.comments.length)}
         </h3>
+        {comments.offered && (
+          <CommentsTranslationNote
+            view={comments.view}
+            untranslated={comments.untranslated}
+            onTranslate={comments.translate}
+            onToggle={comments.toggle}
+          />
+        )}
         {post.comments.length === 0 ? (
           <p className={styles.noComments}>{t.noComments}</p>
         ) : (
-          <CommentThread comments={post.comments} />
+          <CommentThread comments={comments.shown} />
         )}
       </section>
     </div>

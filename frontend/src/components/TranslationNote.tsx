@@ -1,10 +1,12 @@
 // Above a post asked for in the page's language: that it is a machine translation, with a
 // button to the original and back; or, when the service could not translate it, that it is
-// the original and why. A post already in the page's language gets no note.
+// the original and why. A post already in the page's language gets no note. Under the
+// comments' heading, a button to have them translated too, then the same toggle for them.
 
 import type { PostTranslation } from '../lib/types';
 import { useStrings } from '../lib/i18n';
 import styles from './TranslationNote.module.css';
+import type { CommentsView } from './useTranslatedComments';
 
 interface Props {
   translation: PostTranslation | null;
@@ -36,4 +38,35 @@ export function TranslationNote({ translation, showingOriginal, onToggle }: Prop
     );
   }
   return null;
+}
+
+interface CommentsProps {
+  view: CommentsView;
+  untranslated: 'no_key' | 'budget_spent' | 'model_failed' | undefined;
+  onTranslate: () => void;
+  onToggle: () => void;
+}
+
+/** Under the comments' heading: a button to have them translated, then which they show. */
+export function CommentsTranslationNote({ view, untranslated, onTranslate, onToggle }: CommentsProps) {
+  const t = useStrings();
+  if (view.state === 'translated') {
+    return (
+      <p className={styles.note} data-comments-view={view.showingOriginals ? 'original' : 'translation'}>
+        <span>{view.showingOriginals ? t.commentsOriginal : t.commentsTranslated}</span>
+        {untranslated && <span>{t.notTranslated[untranslated]}</span>}
+        <button type="button" className={styles.toggle} onClick={onToggle}>
+          {view.showingOriginals ? t.showCommentTranslations : t.showCommentOriginals}
+        </button>
+      </p>
+    );
+  }
+  return (
+    <p className={styles.note} data-comments-view={view.state}>
+      {view.state === 'failed' && <span role="alert">{t.commentsTranslationFailed}</span>}
+      <button type="button" className={styles.toggle} onClick={onTranslate} disabled={view.state === 'loading'}>
+        {view.state === 'loading' ? t.translatingComments : view.state === 'failed' ? t.retry : t.translateComments}
+      </button>
+    </p>
+  );
 }

@@ -124,11 +124,19 @@ export function fetchExperts(signal?: AbortSignal): Promise<Expert[]> {
 
 /**
  * One post. With `language`, its text comes in that language when the service can translate
- * it, and `post.translation` says whether it did (with the original) or why not.
+ * it, and `post.translation` says whether it did (with the original) or why not; with
+ * `translateComments` too, each comment's text and `translation` likewise.
  */
-export function fetchPost(expertId: string, postId: number, signal?: AbortSignal, language?: Lang): Promise<Post> {
+export function fetchPost(
+  expertId: string,
+  postId: number,
+  signal?: AbortSignal,
+  language?: Lang,
+  translateComments = false,
+): Promise<Post> {
   const query = new URLSearchParams({ expert_id: expertId });
   if (language) query.set('language', language);
+  if (language && translateComments) query.set('translate_comments', 'true');
   return getJson<Post>(`/api/v1/posts/${encodeURIComponent(String(postId))}?${query}`, signal);
 }
 

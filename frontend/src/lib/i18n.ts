@@ -265,6 +265,15 @@ function build(lang: Lang) {
     showingOriginal: (language: string) => (ru ? `Оригинал (${language}).` : `The original (${language}).`),
     showOriginal: ru ? 'Показать оригинал' : 'Show the original',
     showTranslation: ru ? 'Показать перевод' : 'Show the translation',
+    translateComments: ru ? 'Перевести комментарии' : 'Translate the comments',
+    translatingComments: ru ? 'Переводим комментарии…' : 'Translating the comments…',
+    commentsTranslated: ru ? 'Комментарии: машинный перевод.' : 'Comments: machine translation.',
+    commentsOriginal: ru ? 'Комментарии в оригинале.' : 'Comments in the original.',
+    showCommentOriginals: ru ? 'Показать оригиналы' : 'Show the originals',
+    showCommentTranslations: ru ? 'Показать перевод' : 'Show the translation',
+    commentsTranslationFailed: ru
+      ? 'Не удалось получить перевод комментариев.'
+      : 'The comments’ translation could not be had.',
     /** Why a post in another language is shown untranslated (the service's `translation.reason`). */
     notTranslated: {
       no_key: ru
