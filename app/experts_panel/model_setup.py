@@ -55,6 +55,13 @@ class Models:
             return embedded, [text(language, "budget_spent", model=settings.MODEL_REDUCE)]
         return OpenRouterModel(self.client, settings), []
 
+    def translation_model(self) -> Model | None:
+        """The model that translates posts for readers: the hosted one, or None without a key
+        (the embedded model cannot translate). The budget is the translator's to apply."""
+        if self.client is None:
+            return None
+        return OpenRouterModel(self.client, self.settings)
+
     def drift_analyser(
         self, usage: Usage, embedder: Callable[[], Embedder] = UniversalSentenceEncoder
     ) -> tuple[Analyse, str]:

@@ -16,6 +16,32 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from experts_panel.db.schema import comments, links, posts
 from experts_panel.experts import Expert
 
+# The languages a post can be asked for in: the reader's front end speaks these two.
+ReaderLanguage = Literal["ru", "en"]
+
+# Why a text asked for in another language comes in its original (README, "A post in the
+# reader's language"):
+# - same_language: it is in the language asked for already;
+# - no_text: it has no words to translate (a photo, a sticker);
+# - no_key: no model API key is set, and the embedded model cannot translate;
+# - budget_spent: today's token budget (DAILY_TOKEN_BUDGET) is spent;
+# - model_failed: the model API failed or its translation could not be used.
+TranslationReason = Literal["same_language", "no_text", "no_key", "budget_spent", "model_failed"]
+
+
+class TranslationOut(BaseModel):
+    """What `text` is when a language was asked for: a translation, and of what, or the
+    original, and why."""
+
+    language: ReaderLanguage  # the language asked for
+    source_language: str | None  # the original's, as detected (ISO 639-1); None without text
+    # translated: by the model for this request; cached: by it earlier, for this very text;
+    # original: `text` is the original (`reason` says why)
+    status: Literal["translated", "cached", "original"]
+    reason: TranslationReason | None  # set when status is "original"
+    model: str | None  # the model that translated (MODEL_TRANSLATION), else None
+    original_text: str | None  # the original when `text` is a translation
+
 
 class LinkOut(BaseModel):
     direction: Literal["in", "out"]  # "out": this post refers to the other; "in": the reverse
@@ -31,6 +57,8 @@ class PostCommentOut(BaseModel):
     text: str
     author_name: str | None
     is_channel_author: bool
+    # Set when the comments were asked for in a language (`translate_comments`).
+    translation: TranslationOut | None
 
 
 class PostOut(BaseModel):
@@ -48,6 +76,8 @@ class PostOut(BaseModel):
     telegram_url: str | None
     links: list[LinkOut]
     comments: list[PostCommentOut]
+    # Set when the post was asked for in a language (`language`); None: `text` is the original.
+    translation: TranslationOut | None
 
 
 async def get_post(
@@ -106,6 +136,7 @@ async def get_post(
         external_mentions=json.loads(row.external_mentions) if row.external_mentions else [],
         telegram_url=f"https://t.me/{channel}/{telegram_message_id}" if channel else None,
         links=post_links,
+        translation=None,
         comments=[
             PostCommentOut(
                 telegram_message_id=c.telegram_message_id,
@@ -115,6 +146,7 @@ async def get_post(
                 text=c.text,
                 author_name=c.author_name,
                 is_channel_author=bool(c.is_channel_author),
+                translation=None,
             )
             for c in comment_rows
         ],

@@ -140,6 +140,11 @@ class Settings(BaseModel):
     MODEL_MAX_ATTEMPTS: Annotated[int, Field(ge=1, le=10)] = Field(
         default=4, description="Attempts per model call (429, 5xx and time-outs are retried)."
     )
+    TRANSLATION_TIMEOUT: Annotated[float, Field(gt=0, le=600)] = Field(
+        default=30.0,
+        description="Seconds a reader waits for a post's translation (and its comments', all "
+        "together) before getting the originals; retries included.",
+    )
     DAILY_TOKEN_BUDGET: Annotated[int, Field(ge=0)] = Field(
         default=2_000_000,
         description="Model API tokens (prompt + completion) per UTC day; past it queries run "

@@ -393,6 +393,61 @@ async def test_translate_that_loses_a_citation_is_corrected(
     assert usage == Usage(model_calls=2, prompt_tokens=200, completion_tokens=40)
 
 
+POST_WITH_LINK_AND_CODE = (
+    "Бэкап по таймеру, схема [тут](https://t.me/selfhost_ops/30) и на https://example.org/b.\n\n"
+    "```\nsqlite3 app.db \".backup '/backups/app.db'\"  # не cp!\n```\n\n"
+    "Проверяю `PRAGMA integrity_check` [post:20]."
+)
+POST_TRANSLATED = (
+    "Backup on a timer, the scheme [here](https://t.me/selfhost_ops/30) and at "
+    "https://example.org/b.\n\n"
+    "```\nsqlite3 app.db \".backup '/backups/app.db'\"  # не cp!\n```\n\n"
+    "I check `PRAGMA integrity_check` [post:20]."
+)
+
+
+async def test_the_translation_prompt_asks_to_keep_markers_links_and_code(
+    fake_openai: FakeOpenAI, model: OpenRouterModel
+) -> None:
+    fake_openai.script(answer({"text": POST_TRANSLATED}))
+
+    translated = await model.translate(POST_WITH_LINK_AND_CODE, "en", Usage())
+
+    assert translated == POST_TRANSLATED
+    system, user = fake_openai.requests[0].messages
+    assert user["content"] == f"Translate into English:\n\n{POST_WITH_LINK_AND_CODE}"
+    rules = system["content"]
+    assert "[post:123] exactly as written" in rules
+    assert "copy the URL exactly" in rules
+    assert "Copy code exactly, untranslated" in rules and "fenced block" in rules
+
+
+@pytest.mark.parametrize(
+    ("broken", "told"),
+    [
+        # the link's address translated along with its text
+        (
+            POST_TRANSLATED.replace("selfhost_ops/30", "selfhost_ops/31"),
+            "keep every URL unchanged: missing https://t.me/selfhost_ops/30",
+        ),
+        (POST_TRANSLATED.replace("https://example.org/b", "example.org"), "https://example.org/b"),
+        # the comment in the code translated
+        (POST_TRANSLATED.replace("# не cp!", "# not cp!"), "copy every ``` code block exactly"),
+        (POST_TRANSLATED.replace(" [post:20]", ""), "missing [post:20]"),
+    ],
+)
+async def test_a_translation_that_changed_a_link_code_or_a_marker_is_corrected(
+    fake_openai: FakeOpenAI, model: OpenRouterModel, broken: str, told: str
+) -> None:
+    fake_openai.script(answer({"text": broken}), answer({"text": POST_TRANSLATED}))
+
+    translated = await model.translate(POST_WITH_LINK_AND_CODE, "en", Usage())
+
+    assert translated == POST_TRANSLATED
+    assert len(fake_openai.requests) == 2
+    assert told in fake_openai.requests[1].messages[-1]["content"]
+
+
 # Phase 6, comment groups
 
 

@@ -8,7 +8,8 @@
 // through a question, the progress, the answer cards, the moderator above them (whose
 // `[post:EXPERT_ID/ID]` citation opens that expert's post), a citation's post and a 422; then starts
 // a slow fake model API and a second service using it, and cancels a running query, asks of
-// a model that groups its citations, watches the progress at phone width, and asks of a model
+// a model that groups its citations, opens a cited Russian post in English (the translation,
+// then the original), watches the progress at phone width, and asks of a model
 // API that fails (the reader's error message). It saves
 // screenshots in artifacts/e2e/, prints the shipped JavaScript (gzipped) and the time to an
 // interactive question box, ends with `N passed, M failed`, and exits non-zero on any failure.
@@ -599,6 +600,46 @@ async function main() {
         await page.getByRole('dialog').locator(`[data-post-view="${ids[1]}"]`).waitFor();
         await page.keyboard.press('Escape');
         await setFake('grouped off');
+      }, 90_000);
+
+      await check('asked in English, a cited Russian post opens translated, and the toggle shows the original', async () => {
+        await setFake('delay 0');
+        await page.goto(base, { waitUntil: 'domcontentloaded' });
+        await page.locator('input[name="expert"]').first().waitFor();
+        await page.locator('textarea').fill('How should I back up SQLite?');
+        await page.getByRole('button', { name: 'Ask' }).click();
+        await page.locator('[data-query-status="complete"]').waitFor({ timeout: 60_000 });
+        const buttons = page.locator('[data-answer-card="selfhost_ops"] [data-markdown="answer"] button[data-post-id]');
+        const count = await buttons.count();
+        assert(count > 0, 'the answer cites no post');
+        const dialog = page.getByRole('dialog');
+        // The fake model cites the first posts it was shown; the first Russian one of them.
+        let opened = null;
+        for (let i = 0; i < count && opened === null; i += 1) {
+          const id = await buttons.nth(i).getAttribute('data-post-id');
+          await buttons.nth(i).click();
+          await dialog.locator(`[data-post-view="${id}"]`).waitFor();
+          if ((await dialog.locator('[data-translation-view="translation"]').count()) > 0) opened = id;
+          else await page.keyboard.press('Escape');
+        }
+        assert(opened !== null, `none of the ${count} cited posts came translated`);
+        const note = dialog.locator('[data-translation-view]');
+        assert((await note.textContent()).includes('Machine translation from Russian'), `note: ${await note.textContent()}`);
+        const text = dialog.locator(`[data-post-view="${opened}"] [data-markdown="post"]`);
+        const translated = await text.textContent();
+        // The fake model's translation is the original marked "(English)".
+        assert(translated.startsWith('(English) '), `not the translation: ${translated.slice(0, 80)}`);
+        await page.screenshot({ path: join(ARTIFACTS, 'post-translated.png') });
+        await dialog.getByRole('button', { name: 'Show the original' }).click();
+        await dialog.locator('[data-translation-view="original"]').waitFor();
+        const original = await text.textContent();
+        assert(!original.startsWith('(English)') && translated.endsWith(original.slice(-60)), `not the original: ${original.slice(0, 80)}`);
+        assert(/[а-яё]/i.test(original), 'the original is not Russian');
+        assert((await note.textContent()).includes('The original (Russian)'), `note: ${await note.textContent()}`);
+        await page.screenshot({ path: join(ARTIFACTS, 'post-original.png') });
+        await dialog.getByRole('button', { name: 'Show the translation' }).click();
+        await dialog.locator('[data-translation-view="translation"]').waitFor();
+        await page.keyboard.press('Escape');
       }, 90_000);
 
       await check('on a phone, Ask brings the progress into view, and a summary with the running time stays in sight', async () => {

@@ -526,11 +526,26 @@ def moderator_synthesis(body: dict[str, Any]) -> str:
     )
 
 
+TRANSLATE_PROMPT = re.compile(r"\ATranslate into (\w+):\n\n(.*)\Z", re.DOTALL)
+
+
+def fake_translation(body: dict[str, Any]) -> str:
+    """A "translation" that keeps what a translation must (markers, links, code), marked with
+    the language it was asked for so a reader can tell it from the original:
+    `(English) <the source>`."""
+    for message in body["messages"]:  # the first user message: a correction comes after it
+        found = TRANSLATE_PROMPT.match(str(message["content"]))
+        if message["role"] == "user" and found is not None:
+            return f"({found.group(1)}) {found.group(2)}"
+    raise ValueError("not a translation prompt")
+
+
 def phase_answer(body: dict[str, Any]) -> str:
     """A plausible JSON answer for each phase of the pipeline, told apart by `PHASE_MODELS`.
 
     The first two posts shown are HIGH, the next MEDIUM; reduce also cites a post that was
-    never shown ([post:999999]), which the pipeline must remove.
+    never shown ([post:999999]), which the pipeline must remove; translation is
+    `fake_translation`.
     """
     ids = shown_ids(body)
     model = body["model"]
@@ -550,7 +565,7 @@ def phase_answer(body: dict[str, Any]) -> str:
             {"answer": answer, "main_sources": ids[:1], "confidence": "HIGH", "language": "ru"}
         )
     if model == "test/translate":
-        return json.dumps({"text": "translated"})
+        return json.dumps({"text": fake_translation(body)})
     if model == "test/groups" and "has_drift" not in body["messages"][0]["content"]:
         return json.dumps({"post_ids": []})
     if model == "test/moderator":

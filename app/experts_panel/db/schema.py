@@ -150,3 +150,18 @@ word_vectors = Table(
     Column("word", Text, primary_key=True),
     Column("vector", LargeBinary, nullable=False),
 )
+
+translations = Table(
+    "translations",
+    metadata,
+    Column("expert_id", Text, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("telegram_message_id", Integer, primary_key=True),
+    Column("language", Text, primary_key=True),
+    Column("model", Text, primary_key=True),
+    Column("source_sha256", Text, primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("created_at", Text, nullable=False),
+)

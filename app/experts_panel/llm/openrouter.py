@@ -45,6 +45,8 @@ MAX_REASON_CHARS = 300
 
 _POST_ID = re.compile(r"\[?\s*(?:post\s*:\s*)?(\d+)\s*\]?", re.IGNORECASE)
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+_URL = re.compile(r"https?://[^\s<>()\[\]\"']+")
+_FENCED_CODE = re.compile(r"^[ \t]*```.*?^[ \t]*```", re.MULTILINE | re.DOTALL)
 
 
 def _post_id(value: object) -> object:
@@ -135,28 +137,45 @@ def cited(body: str) -> set[int]:
     return set(cited_ids(body))
 
 
+def urls(body: str) -> set[str]:
+    return {found.rstrip(".,;:!?") for found in _URL.findall(body)}
+
+
+def code_blocks(body: str) -> list[str]:
+    return _FENCED_CODE.findall(body)
+
+
 def translation_schema(source: str) -> type[TranslationReply]:
-    """A reply schema that also insists on the source's citations, so a translation that lost
-    or invented one gets the client's correction call, told which."""
+    """A reply schema that also insists on what a translation must keep as it is: the source's
+    citations, its URLs and its fenced code. A translation that lost, changed or invented one
+    gets the client's correction call, told which."""
     expected = cited(source)
+    expected_urls = urls(source)
+    expected_code = code_blocks(source)
 
     class CheckedTranslation(TranslationReply):
         @model_validator(mode="after")
-        def _keeps_citations(self) -> Self:
+        def _keeps_what_it_must(self) -> Self:
             found = cited(self.text)
             missing, extra = sorted(expected - found), sorted(found - expected)
-            if missing or extra:
-                problems = []
-                if missing:
-                    problems.append("missing " + ", ".join(f"[post:{i}]" for i in missing))
-                if extra:
-                    problems.append(
-                        "not in the original " + ", ".join(f"[post:{i}]" for i in extra)
-                    )
-                raise ValueError(
-                    "the translation must keep every [post:ID] marker exactly: "
-                    + "; ".join(problems)
+            problems = []
+            if missing:
+                problems.append(
+                    "keep every [post:ID] marker exactly: missing "
+                    + ", ".join(f"[post:{i}]" for i in missing)
                 )
+            if extra:
+                problems.append(
+                    "keep every [post:ID] marker exactly: not in the original "
+                    + ", ".join(f"[post:{i}]" for i in extra)
+                )
+            lost_urls = sorted(expected_urls - urls(self.text))
+            if lost_urls:
+                problems.append("keep every URL unchanged: missing " + ", ".join(lost_urls))
+            if any(block not in self.text for block in expected_code):
+                problems.append("copy every ``` code block exactly as it is, untranslated")
+            if problems:
+                raise ValueError("the translation must " + "; ".join(problems))
             return self
 
     return CheckedTranslation

@@ -60,7 +60,7 @@ describe('AnswerCard', () => {
     const citation = within(card()).getAllByRole('button', { name: 'Open post 30' })[0]!;
     await userEvent.click(citation);
     const dialog = await screen.findByRole('dialog', { name: 'Post 30' });
-    expect(fetch).toHaveBeenCalledWith('/api/v1/posts/30?expert_id=selfhost_ops', expect.anything());
+    expect(fetch).toHaveBeenCalledWith('/api/v1/posts/30?expert_id=selfhost_ops&language=en', expect.anything());
     await waitFor(() => expect(dialog).toHaveTextContent('Бэкапы SQLite, версия 2'));
     expect(dialog).toHaveTextContent('1,234 views');
     expect(dialog).toHaveTextContent('edited');

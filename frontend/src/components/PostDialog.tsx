@@ -1,6 +1,7 @@
 // One post in a modal dialog: its text, date, views, its t.me link, the posts it links
-// with, and its comments. Escape, the close button or a click outside closes it; Tab stays
-// inside while it is open.
+// with, and its comments. The post is asked for in the page's language: a translation comes
+// with a note and a button to the original. Escape, the close button or a click outside
+// closes it; Tab stays inside while it is open.
 
 import { useEffect, useRef, useState, type KeyboardEvent, type ReactElement } from 'react';
 import { createPortal } from 'react-dom';
@@ -13,6 +14,8 @@ import { CitationButton } from './CitationButton';
 import { Comment } from './Comment';
 import { Markdown } from './Markdown';
 import styles from './PostDialog.module.css';
+import { CommentsTranslationNote, TranslationNote } from './TranslationNote';
+import { useTranslatedComments } from './useTranslatedComments';
 
 interface Props {
   expertId: string;
@@ -38,7 +41,7 @@ export function PostDialog({ expertId, postId, expertName, onClose, load = fetch
   useEffect(() => {
     const controller = new AbortController();
     setLoaded({ state: 'loading' });
-    load(expertId, postId, controller.signal).then(
+    load(expertId, postId, controller.signal, t.lang).then(
       (post) => setLoaded({ state: 'ready', post }),
       (error: unknown) => {
         if (isAbort(error)) return;
@@ -46,7 +49,7 @@ export function PostDialog({ expertId, postId, expertName, onClose, load = fetch
       },
     );
     return () => controller.abort();
-  }, [expertId, postId, attempt, load]);
+  }, [expertId, postId, attempt, load, t.lang]);
 
   useEffect(() => {
     document.documentElement.classList.add('dialog-open');
@@ -125,15 +128,19 @@ export function PostDialog({ expertId, postId, expertName, onClose, load = fetch
             )}
           </div>
         )}
-        {loaded.state === 'ready' && <PostBody post={loaded.post} />}
+        {loaded.state === 'ready' && <PostBody post={loaded.post} load={load} />}
       </div>
     </div>,
     document.body,
   );
 }
 
-function PostBody({ post }: { post: Post }) {
+function PostBody({ post, load }: { post: Post; load: typeof fetchPost }) {
   const t = useStrings();
+  const comments = useTranslatedComments(post, load);
+  const [showingOriginal, setShowingOriginal] = useState(false);
+  const original = post.translation?.original_text ?? null;
+  const text = showingOriginal && original !== null ? original : post.text;
   const outgoing = unique(post.links.filter((l) => l.direction === 'out').map((l) => l.telegram_message_id));
   const incoming = unique(post.links.filter((l) => l.direction === 'in').map((l) => l.telegram_message_id));
   return (
@@ -158,8 +165,13 @@ function PostBody({ post }: { post: Post }) {
           </a>
         </p>
       )}
-      <Markdown expertId={post.expert_id} className={styles.text}>
-        {post.text}
+      <TranslationNote
+        translation={post.translation}
+        showingOriginal={showingOriginal}
+        onToggle={() => setShowingOriginal((shown) => !shown)}
+      />
+      <Markdown expertId={post.expert_id} className={styles.text} part="post">
+        {text}
       </Markdown>
       {(outgoing.length > 0 || incoming.length > 0) && (
         <dl className={styles.links}>
@@ -189,10 +201,18 @@ function PostBody({ post }: { post: Post }) {
         <h3 id="post-comments-title" className={styles.commentsTitle}>
           {t.commentsHeading(post.comments.length)}
         </h3>
+        {comments.offered && (
+          <CommentsTranslationNote
+            view={comments.view}
+            untranslated={comments.untranslated}
+            onTranslate={comments.translate}
+            onToggle={comments.toggle}
+          />
+        )}
         {post.comments.length === 0 ? (
           <p className={styles.noComments}>{t.noComments}</p>
         ) : (
-          <CommentThread comments={post.comments} />
+          <CommentThread comments={comments.shown} />
         )}
       </section>
     </div>

@@ -525,6 +525,7 @@ export interface components {
             author_name: string | null;
             /** Is Channel Author */
             is_channel_author: boolean;
+            translation: components["schemas"]["TranslationOut"] | null;
         };
         /** PostOut */
         PostOut: {
@@ -560,6 +561,7 @@ export interface components {
             links: components["schemas"]["LinkOut"][];
             /** Comments */
             comments: components["schemas"]["PostCommentOut"][];
+            translation: components["schemas"]["TranslationOut"] | null;
         };
         /**
          * ProgressData
@@ -741,6 +743,31 @@ export interface components {
             timestamp: string;
             data: components["schemas"]["StartData"];
         };
+        /**
+         * TranslationOut
+         * @description What `text` is when a language was asked for: a translation, and of what, or the
+         *     original, and why.
+         */
+        TranslationOut: {
+            /**
+             * Language
+             * @enum {string}
+             */
+            language: "ru" | "en";
+            /** Source Language */
+            source_language: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "translated" | "cached" | "original";
+            /** Reason */
+            reason: ("same_language" | "no_text" | "no_key" | "budget_spent" | "model_failed") | null;
+            /** Model */
+            model: string | null;
+            /** Original Text */
+            original_text: string | null;
+        };
         /** UsageOut */
         UsageOut: {
             /**
@@ -813,6 +840,7 @@ export type QueriesHealth = components['schemas']['QueriesHealth'];
 export type QueryRequest = components['schemas']['QueryRequest'];
 export type StartData = components['schemas']['StartData'];
 export type StartEvent = components['schemas']['StartEvent'];
+export type TranslationOut = components['schemas']['TranslationOut'];
 export type UsageOut = components['schemas']['UsageOut'];
 export type ValidationError = components['schemas']['ValidationError'];
 export type $defs = Record<string, never>;
@@ -871,6 +899,10 @@ export interface operations {
             query: {
                 /** @description The expert the post belongs to. */
                 expert_id: string;
+                /** @description The language to read the post in; absent: the original. `translation` in the answer says whether `text` is a translation, and if not, why. */
+                language?: ("ru" | "en") | null;
+                /** @description Translate the comments too (one model call each); needs `language`. */
+                translate_comments?: boolean;
             };
             header?: never;
             path: {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { event, frame, jsonResponse, sseResponse } from '../test/fixtures';
-import { ApiError, fieldErrors, streamQuery } from './api';
+import { event, frame, jsonResponse, post, sseResponse } from '../test/fixtures';
+import { ApiError, fetchPost, fieldErrors, streamQuery } from './api';
 import type { ProgressEvent } from './types';
 
 afterEach(() => vi.unstubAllGlobals());
@@ -20,6 +20,19 @@ describe('fieldErrors', () => {
     ]);
     expect(fieldErrors({ detail: 'expert x has no post 9' })).toEqual([{ field: '', message: 'expert x has no post 9' }]);
     expect(fieldErrors('nonsense')).toEqual([]);
+  });
+});
+
+describe('fetchPost', () => {
+  it('asks for the post in a language only when given one', async () => {
+    const fetch = vi.fn().mockImplementation(() => Promise.resolve(jsonResponse(post)));
+    vi.stubGlobal('fetch', fetch);
+    await fetchPost('selfhost_ops', 30, undefined, 'en');
+    await fetchPost('selfhost_ops', 30);
+    expect(fetch.mock.calls.map((call) => call[0])).toEqual([
+      '/api/v1/posts/30?expert_id=selfhost_ops&language=en',
+      '/api/v1/posts/30?expert_id=selfhost_ops',
+    ]);
   });
 });
 

@@ -2,6 +2,7 @@
 // Every failure becomes an `ApiError` whose `kind` the UI puts into words.
 
 import { parseEvent } from './events';
+import type { Lang } from './i18n';
 import { readSse, SseParser } from './sse';
 import type { Expert, Post, ProgressEvent, QueryRequest } from './types';
 
@@ -121,8 +122,21 @@ export function fetchExperts(signal?: AbortSignal): Promise<Expert[]> {
   return getJson<Expert[]>('/api/v1/experts', signal);
 }
 
-export function fetchPost(expertId: string, postId: number, signal?: AbortSignal): Promise<Post> {
+/**
+ * One post. With `language`, its text comes in that language when the service can translate
+ * it, and `post.translation` says whether it did (with the original) or why not; with
+ * `translateComments` too, each comment's text and `translation` likewise.
+ */
+export function fetchPost(
+  expertId: string,
+  postId: number,
+  signal?: AbortSignal,
+  language?: Lang,
+  translateComments = false,
+): Promise<Post> {
   const query = new URLSearchParams({ expert_id: expertId });
+  if (language) query.set('language', language);
+  if (language && translateComments) query.set('translate_comments', 'true');
   return getJson<Post>(`/api/v1/posts/${encodeURIComponent(String(postId))}?${query}`, signal);
 }
 

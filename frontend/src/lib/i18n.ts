@@ -268,6 +268,40 @@ function build(lang: Lang) {
     anonymous: ru ? 'Без имени' : 'Anonymous',
     linksOut: ru ? 'Ссылается на' : 'Refers to',
     linksIn: ru ? 'На него ссылаются' : 'Referred to by',
+    /** A language's name by its ISO 639-1 code, in the page's language ("ru": "Russian"). */
+    languageName: (code: string) => {
+      try {
+        return new Intl.DisplayNames([ru ? 'ru-RU' : 'en-GB'], { type: 'language' }).of(code) ?? code;
+      } catch {
+        return code;
+      }
+    },
+    translatedFrom: (language: string) =>
+      ru ? `Машинный перевод. Язык оригинала: ${language}.` : `Machine translation from ${language}.`,
+    showingOriginal: (language: string) => (ru ? `Оригинал (${language}).` : `The original (${language}).`),
+    showOriginal: ru ? 'Показать оригинал' : 'Show the original',
+    showTranslation: ru ? 'Показать перевод' : 'Show the translation',
+    translateComments: ru ? 'Перевести комментарии' : 'Translate the comments',
+    translatingComments: ru ? 'Переводим комментарии…' : 'Translating the comments…',
+    commentsTranslated: ru ? 'Комментарии: машинный перевод.' : 'Comments: machine translation.',
+    commentsOriginal: ru ? 'Комментарии в оригинале.' : 'Comments in the original.',
+    showCommentOriginals: ru ? 'Показать оригиналы' : 'Show the originals',
+    showCommentTranslations: ru ? 'Показать перевод' : 'Show the translation',
+    commentsTranslationFailed: ru
+      ? 'Не удалось получить перевод комментариев.'
+      : 'The comments’ translation could not be had.',
+    /** Why a post in another language is shown untranslated (the service's `translation.reason`). */
+    notTranslated: {
+      no_key: ru
+        ? 'Не переведён: ключ API модели не задан, а встроенная модель переводить не умеет.'
+        : 'Not translated: no model API key is set, and the built-in model cannot translate.',
+      budget_spent: ru
+        ? 'Не переведён: дневной лимит токенов исчерпан.'
+        : 'Not translated: today’s token budget is spent.',
+      model_failed: ru
+        ? 'Не переведён: языковая модель не справилась. Откройте пост позже.'
+        : 'Not translated: the language model failed. Open the post again later.',
+    },
   };
 }
 

@@ -23,6 +23,8 @@ export type EventType = ProgressEvent['event_type'];
 export type PostLink = Schemas['LinkOut'];
 export type PostComment = Schemas['PostCommentOut'];
 export type Post = Schemas['PostOut'];
+/** What a post's `text` is when it was asked for in a language: a translation, or the original and why. */
+export type PostTranslation = Schemas['TranslationOut'];
 export type Phase = Schemas['PhaseStartEvent']['phase'];
 
 /** The phases every expert goes through, in order (docs/pipeline.md). */

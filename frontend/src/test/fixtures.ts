@@ -99,6 +99,7 @@ export const post: Post = {
       text: 'Ура, .backup — правильный выбор.',
       author_name: 'Максим',
       is_channel_author: false,
+      translation: null,
     },
     {
       telegram_message_id: 94,
@@ -108,8 +109,10 @@ export const post: Post = {
       text: 'Ваш комментарий тоже помог, спасибо.',
       author_name: 'Самохост и эксплуатация',
       is_channel_author: true,
+      translation: null,
     },
   ],
+  translation: null,
 };
 
 const usage = { model_calls: 0, prompt_tokens: 0, completion_tokens: 0 };
