@@ -35,7 +35,7 @@ describe('ModeratorCard', () => {
     renderPage(<ModeratorCard moderator={moderator} pending={false} />, { names });
     await userEvent.click(within(card()).getByRole('button', { name: /Open post 30 of/ }));
     const dialog = await screen.findByRole('dialog', { name: 'Post 30' });
-    expect(fetch).toHaveBeenCalledWith('/api/v1/posts/30?expert_id=selfhost_ops', expect.anything());
+    expect(fetch).toHaveBeenCalledWith('/api/v1/posts/30?expert_id=selfhost_ops&language=en', expect.anything());
     await waitFor(() => expect(dialog).toHaveTextContent('Бэкапы SQLite, версия 2'));
   });
 
