@@ -54,7 +54,9 @@ def test_a_dependency_missing_from_the_floor_lock_fails() -> None:
     # A package nothing in the floor lock pulls in (attrs, the example before, now comes in
     # through hypothesis).
     assert "tomli-w" not in pins(LOCK_TEXT)
-    added = PYPROJECT_TEXT.replace('"fastapi>=0.115.1",', '"fastapi>=0.115.1",\n    "tomli-w>=1.0",')
+    added = PYPROJECT_TEXT.replace(
+        '"fastapi>=0.115.1",', '"fastapi>=0.115.1",\n    "tomli-w>=1.0",'
+    )
     assert problems(added, LOCK_TEXT) == [
         f"tomli-w: floor 1.0 in app/pyproject.toml, not in the floor lock; regenerate it in app/"
         f" with `{FLOOR_COMMAND}`"
