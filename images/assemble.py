@@ -117,7 +117,10 @@ def build_venv(repo: Path) -> None:
     run(PYTHON, "-m", "venv", str(VENV))
     pip = [str(VENV / "bin/python"), "-m", "pip", "--quiet", "--disable-pip-version-check"]
     lock = repo / "app/requirements.lock"
-    run(*pip, "install", "--no-compile", "--only-binary=:all:", "--require-hashes", "-r", str(lock))
+    # pyaes (telethon's) is pure Python and published only as an sdist: built here, no compiler
+    # needed.
+    only_wheels = ["--only-binary=:all:", "--no-binary=pyaes"]
+    run(*pip, "install", "--no-compile", *only_wheels, "--require-hashes", "-r", str(lock))
     wheels = Path("/tmp/experts-panel-wheel")
     run(*pip, "wheel", "--no-deps", "--wheel-dir", str(wheels), str(repo / "app"))
     (wheel,) = wheels.glob("experts_panel-*.whl")

@@ -25,6 +25,7 @@
   sse-starlette,
   structlog,
   tenacity,
+  telethon,
   typer,
 }:
 let
@@ -71,6 +72,7 @@ buildPythonApplication {
     sse-starlette
     structlog
     tenacity
+    telethon
     typer
   ]
   # sqlalchemy[asyncio]

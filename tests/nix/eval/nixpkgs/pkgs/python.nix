@@ -130,6 +130,8 @@ let
     starlette = "0.49.1";
     structlog = "26.1.0";
     tenacity = "9.1.4";
+    # In nixpkgs (python-modules/telethon); version not read.
+    telethon = "not-read";
     tqdm = "4.67.1";
     typer = "0.25.1";
     wheel = "0.45.1";
