@@ -42,7 +42,13 @@ from experts_panel.importing.posts import PostImportSummary, import_posts
 from experts_panel.importing.source import LISTED_DUPLICATES, ImportFailed, open_export
 from experts_panel.logs import configure_logging
 from experts_panel.redaction import Redactor
-from experts_panel.settings import Settings, SettingsError, env_example, load_settings
+from experts_panel.settings import (
+    SECRET_FIELDS,
+    Settings,
+    SettingsError,
+    env_example,
+    load_settings,
+)
 
 app = typer.Typer(
     help="Experts Panel: answers from several Telegram-channel experts side by side.",
@@ -605,7 +611,7 @@ def settings_check() -> None:
     """Validate the current environment's settings and print them (secrets hidden)."""
     settings = settings_or_exit()
     for name, value in settings.model_dump().items():
-        shown = "(set)" if name == "OPENROUTER_API_KEY" and value else value
+        shown = "(set)" if name in SECRET_FIELDS and value else value
         out.print(f"{name}={'' if shown is None else shown}", highlight=False)
 
 

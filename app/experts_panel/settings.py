@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 # Secrets may come from a file named by `<NAME>_FILE` (Podman and systemd credentials).
-SECRET_FIELDS: tuple[str, ...] = ("OPENROUTER_API_KEY",)
+SECRET_FIELDS: tuple[str, ...] = ("OPENROUTER_API_KEY", "TELEGRAM_API_HASH")
 
 _PLACEHOLDER_SECRETS = {"changeme", "change-me", "your-key-here", "sk-...", "xxx", "todo"}
 
@@ -181,6 +181,33 @@ class Settings(BaseModel):
         description="The certificate the web server presents (PEM), read for its expiry. "
         "Unset: no certificate is checked.",
     )
+    TELEGRAM_API_ID: Annotated[int, Field(ge=1)] | None = Field(
+        default=None,
+        description="The api_id of the Telegram application (my.telegram.org) that "
+        "`experts-panel telegram login`, `experts add` and `sync` use. Unset: those commands "
+        "say so and do nothing.",
+    )
+    TELEGRAM_API_HASH: SecretStr | None = Field(
+        default=None,
+        description="The api_hash of that application. May come from `TELEGRAM_API_HASH_FILE` "
+        "instead.",
+    )
+    TELEGRAM_SESSION_FILE: Path | None = Field(
+        default=None,
+        description="The Telegram session (`telegram login` writes it, mode 0600; whoever "
+        "holds it reads Telegram as the account). Default: `telegram.session` beside the "
+        "database file.",
+    )
+    SYNC_REREAD_DAYS: Annotated[int, Field(ge=0, le=365)] = Field(
+        default=7,
+        description="Days of recent posts `experts-panel sync` reads again for edits, views, "
+        "reactions and new comments (0-365).",
+    )
+    SYNC_MAX_FLOOD_WAIT: Annotated[int, Field(ge=0, le=86_400)] = Field(
+        default=300,
+        description="Longest flood wait (seconds) `experts-panel sync` sleeps through when "
+        "Telegram asks it to; a longer one ends the run, what was stored kept.",
+    )
     STATIC_DIR: Path | None = Field(
         default=None,
         description="Built front end to serve at `/` (for a one-process local run). Unset: "
@@ -239,6 +266,10 @@ class Settings(BaseModel):
     @property
     def backup_dir(self) -> Path:
         return self.BACKUP_DIR or self.database_path.parent / "backups"
+
+    @property
+    def telegram_session_file(self) -> Path:
+        return self.TELEGRAM_SESSION_FILE or self.database_path.parent / "telegram.session"
 
     @property
     def backup_status_file(self) -> Path:

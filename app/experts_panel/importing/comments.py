@@ -31,7 +31,7 @@ from experts_panel.importing.threads import UNMATCHED, PostIndex, is_copy, resol
 from experts_panel.telegram.export import ChatInfo, ExportError, TelegramExport
 from experts_panel.telegram.message import MessageError, message_id_of, parse_message
 
-_COMMENT_FIELDS = (
+COMMENT_FIELDS = (
     "post_telegram_message_id",
     "parent_comment_id",
     "date",
@@ -42,10 +42,10 @@ _COMMENT_FIELDS = (
     "is_channel_author",
     "media",
 )
-_COMMENT_COLUMNS = (
+COMMENT_COLUMNS = (
     "expert_id",
     "telegram_message_id",
-    *_COMMENT_FIELDS,
+    *COMMENT_FIELDS,
     "content_hash",
     "imported_at",
     "updated_at",
@@ -288,15 +288,15 @@ async def _record(
 
 class _CommentWriter:
     def __init__(self, conn: AsyncConnection, expert: Expert, summary: CommentImportSummary):
-        self.rows = HashedRows(conn, comments, _COMMENT_COLUMNS, _COMMENT_FIELDS, expert.id)
+        self.rows = HashedRows(conn, comments, COMMENT_COLUMNS, COMMENT_FIELDS, expert.id)
         self.summary = summary
         self.batch: list[tuple[Any, ...]] = []
         self.stamp = now_iso()
 
     def add(self, row: dict[str, Any]) -> None:
-        row["content_hash"] = content_hash(row, _COMMENT_FIELDS)
+        row["content_hash"] = content_hash(row, COMMENT_FIELDS)
         row["imported_at"] = row["updated_at"] = self.stamp
-        self.batch.append(tuple(row[name] for name in _COMMENT_COLUMNS))
+        self.batch.append(tuple(row[name] for name in COMMENT_COLUMNS))
 
     async def flush(self) -> None:
         rows, self.batch = self.batch, []

@@ -16,7 +16,7 @@ from experts_panel.telegram.text import (
 )
 
 # Media metadata worth keeping (the files themselves are never in a text export).
-_MEDIA_KEYS = (
+MEDIA_KEYS = (
     "media_type",
     "mime_type",
     "file_name",
@@ -128,7 +128,7 @@ def parse_message(raw: dict[str, Any]) -> Message:
         text, mentions = flatten_text(raw.get("text", ""))
     except TextShapeError as exc:
         raise MessageError(str(exc)) from exc
-    media = {key: _plain(raw[key]) for key in _MEDIA_KEYS if key in raw}
+    media = {key: _plain(raw[key]) for key in MEDIA_KEYS if key in raw}
     if "photo" in raw and "media_type" not in media:
         media["media_type"] = "photo"
     reactions = raw.get("reactions")
