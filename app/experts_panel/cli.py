@@ -56,10 +56,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-experts_app = typer.Typer(help="List, rename and remove experts.", no_args_is_help=True)
+experts_app = typer.Typer(help="Add, list, rename and remove experts.", no_args_is_help=True)
 settings_app = typer.Typer(help="Show the settings the service reads.", no_args_is_help=True)
+telegram_app = typer.Typer(
+    help="Sign the Telegram account that `sync` reads with in and out.", no_args_is_help=True
+)
 app.add_typer(experts_app, name="experts")
 app.add_typer(settings_app, name="settings")
+app.add_typer(telegram_app, name="telegram")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -598,6 +602,206 @@ def experts_remove(
     except ExpertError as exc:
         fail(str(exc))
     out.print(f"removed expert {expert_id} and its {count} posts", highlight=False)
+
+
+@experts_app.command("add")
+def experts_add(
+    expert_id: Annotated[str, typer.Argument(help="The new expert's id (a slug).")],
+    username: Annotated[
+        str, typer.Option("--username", help="The channel's or supergroup's username.")
+    ],
+) -> None:
+    """Add an expert from a channel or supergroup the Telegram account can read (its name
+    and id from Telegram; `sync` then fills it)."""
+    from experts_panel.experts import create_expert
+    from experts_panel.telegram_sync.account import signed_in
+    from experts_panel.telegram_sync.failures import SyncFailed
+    from experts_panel.telegram_sync.sync import chat_type, resolve
+
+    settings = settings_or_exit()
+    try:
+        check_slug(expert_id)
+        name = check_username(username.removeprefix("@"))
+    except ExpertError as exc:
+        fail(str(exc))
+    credentials = _credentials(settings)
+
+    async def main(database: Database) -> Any:
+        async with database.read() as conn:
+            if await get_expert(conn, expert_id) is not None:
+                fail(f"expert {expert_id!r} already exists")
+        async with signed_in(credentials) as source:
+            entity = await resolve(source, name)
+        async with database.write() as conn:
+            await create_expert(
+                conn,
+                expert_id,
+                display_name=entity.title,
+                channel_username=entity.username or name,
+                channel_id=entity.id,
+                chat_type=chat_type(entity),
+            )
+        return entity
+
+    try:
+        entity = run_writing(settings, main, "nothing was added")
+    except (SyncFailed, ExpertError, ConnectionError) as exc:
+        fail(f"{exc} (nothing was added)")
+    out.print(
+        f"expert {expert_id} added: {chat_type(entity)} {entity.title!r} ({entity.id}); "
+        f"next: `experts-panel sync --expert {expert_id}`",
+        highlight=False,
+    )
+
+
+def _credentials(settings: Settings) -> Any:
+    from experts_panel.telegram_sync.account import Credentials, NotConfigured
+
+    try:
+        return Credentials.of(settings)
+    except NotConfigured as exc:
+        fail(str(exc), code=2)
+
+
+@telegram_app.command("login")
+def telegram_login() -> None:
+    """Sign in to Telegram (phone, the code Telegram sends, the two-step password if set);
+    the session goes to TELEGRAM_SESSION_FILE, mode 0600."""
+    from experts_panel.telegram_sync.account import login
+
+    settings = settings_or_exit()
+    credentials = _credentials(settings)
+    if not sys.stdin.isatty():
+        fail("signing in asks for the phone, a code and maybe a password: run it in a terminal")
+    try:
+        who = asyncio.run(
+            login(
+                credentials,
+                phone=lambda: str(typer.prompt("Phone number (international, +...)")),
+                code=lambda: str(typer.prompt("The code Telegram sent")),
+                password=lambda: str(typer.prompt("Two-step password", hide_input=True)),
+            )
+        )
+    except Exception as exc:  # Telethon's errors are many; each is one line here
+        fail(f"sign-in failed: {type(exc).__name__}: {exc}")
+    out.print(f"signed in as {who}; session {credentials.session}", highlight=False)
+
+
+@telegram_app.command("logout")
+def telegram_logout() -> None:
+    """End the session at Telegram and delete the session file."""
+    from experts_panel.telegram_sync.account import logout
+
+    settings = settings_or_exit()
+    credentials = _credentials(settings)
+    try:
+        ended = asyncio.run(logout(credentials))
+    except ConnectionError as exc:
+        fail(f"Telegram cannot be reached ({exc}); the session file is left as it was")
+    out.print(
+        "signed out; session file removed" if ended else "no session was signed in; file removed",
+        highlight=False,
+    )
+
+
+@app.command("sync")
+def sync_command(
+    expert: Annotated[
+        str | None,
+        typer.Option("--expert", help="One expert (default: every one with a username)."),
+    ] = None,
+    index: Annotated[
+        bool, typer.Option("--index/--no-index", help="Index what changed afterwards.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summaries as JSON.")] = False,
+) -> None:
+    """Fetch new posts, recent edits and comments from Telegram for experts with a username."""
+    from experts_panel.telegram_sync.account import signed_in
+    from experts_panel.telegram_sync.failures import SessionInvalid, SyncFailed
+    from experts_panel.telegram_sync.one_at_a_time import SyncRunning, only_sync
+    from experts_panel.telegram_sync.sync import SyncOptions, SyncSummary, sync_expert
+
+    settings = settings_or_exit()
+    credentials = _credentials(settings)
+    options = SyncOptions(
+        reread_days=settings.SYNC_REREAD_DAYS, max_flood_wait=settings.SYNC_MAX_FLOOD_WAIT
+    )
+    failures: list[str] = []
+
+    async def main(database: Database) -> list[SyncSummary]:
+        async with database.read() as conn:
+            stats = await list_experts(conn)
+        chosen = [s.expert for s in stats if expert in (None, s.expert.id)]
+        if expert is not None and not chosen:
+            fail(f"no expert {expert!r}")
+        chosen = [e for e in chosen if e.channel_username]
+        if expert is not None and not chosen:
+            fail(f"expert {expert!r} has no channel username to sync from")
+        done: list[SyncSummary] = []
+        async with signed_in(credentials) as source:
+            for one in chosen:
+                try:
+                    done.append(await sync_expert(database, source, one, options))
+                except SessionInvalid:
+                    raise
+                except SyncFailed as exc:
+                    failures.append(str(exc))
+        if index:
+            await _index_changed(database, [s.expert_id for s in done if s.changed])
+        return done
+
+    try:
+        with only_sync(settings.database_path):
+            summaries = run_writing(settings, main, "the batches stored are kept: run it again")
+    except (SyncRunning, SyncFailed, ConnectionError) as exc:
+        fail(str(exc))
+    if as_json:
+        out.print_json(json.dumps([s.as_dict() for s in summaries], ensure_ascii=False))
+    else:
+        for summary in summaries:
+            _print_sync_summary(summary)
+    if failures:
+        fail("\n".join(failures))
+
+
+async def _index_changed(database: Database, expert_ids: list[str]) -> None:
+    if not expert_ids:
+        return
+    from experts_panel.retrieval.embedder import UniversalSentenceEncoder
+    from experts_panel.retrieval.indexer import index_expert
+
+    embedder = UniversalSentenceEncoder()
+    for expert_id in expert_ids:
+        report = await index_expert(database, expert_id, embedder)
+        out.print(
+            f"{expert_id}: {report.searchable_updated} posts made searchable, "
+            f"{report.embedded} embedded",
+            highlight=False,
+        )
+
+
+def _print_sync_summary(s: Any) -> None:
+    group = f", comments from {s.discussion_chat!r}" if s.discussion_chat else ""
+    out.print(f"@{s.username}: expert {s.expert_id} from {s.chat_name!r}{group}", highlight=False)
+    skipped = ", ".join(f"{n} {kind}" for kind, n in sorted(s.skipped.items())) or "none"
+    out.print(
+        f"  messages {s.messages_seen}: posts added {s.posts_added}, updated {s.posts_updated}, "
+        f"unchanged {s.posts_unchanged}; skipped {skipped}",
+        highlight=False,
+    )
+    out.print(
+        f"  comments {s.comments_seen}: added {s.comments_added}, updated {s.comments_updated}, "
+        f"unchanged {s.comments_unchanged} ({s.author_comments} by the channel)",
+        highlight=False,
+    )
+    out.print(
+        f"  links: {s.reply_links} reply, {s.mention_links} mention; "
+        f"{s.dangling_references} to posts not in the archive; "
+        f"{s.external_mentions} mentions of other channels kept as metadata",
+        highlight=False,
+    )
+    if s.flood_waits:
+        out.print(f"  flood waits: {s.flood_waits}, {s.flood_wait_s} s slept", highlight=False)
 
 
 @settings_app.command("env-example")

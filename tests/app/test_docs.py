@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from experts_panel.cli import app, experts_app, settings_app
+from experts_panel.cli import app, experts_app, settings_app, telegram_app
 from experts_panel.db.migrations import migrate
 from experts_panel.settings import Settings
 
@@ -33,7 +33,8 @@ def test_every_command_is_in_the_readme() -> None:
     commands = _names(app)
     commands += [f"experts {name}" for name in _names(experts_app)]
     commands += [f"settings {name}" for name in _names(settings_app)]
-    assert len(commands) == 13
+    commands += [f"telegram {name}" for name in _names(telegram_app)]
+    assert len(commands) == 17
     for command in commands:
         assert f"`experts-panel {command}" in README, command
 
