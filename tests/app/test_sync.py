@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from telethon import errors
+from telethon.tl import types
 
 from experts_panel.db.database import Database
 from experts_panel.experts import create_expert, get_expert
@@ -141,10 +142,10 @@ async def test_new_posts_edits_and_new_comments_come_in(database: Database, db_p
         15,
         NOW - timedelta(hours=1),
         "More on t.me/channel/10",
-        reply_to=tl.types.MessageReplyHeader(reply_to_msg_id=13),
+        reply_to=types.MessageReplyHeader(reply_to_msg_id=13),
     )
     group.messages[609] = tl.group_message(
-        609, NOW, "And now?", sender=tl.types.PeerUser(2), reply_to=504
+        609, NOW, "And now?", sender=types.PeerUser(2), reply_to=504
     )
     # Post 13 is older than the window: only a re-read that reaches it sees the edit.
     summary = await sync(database, fake, opts=options(reread_days=40))
@@ -262,9 +263,9 @@ async def test_a_supergroup_syncs_its_messages_as_posts_with_reply_links(
     group = tl.channel(2000000002, "Talk", "talkgroup", megagroup=True)
     chat_ = Chat(group)
     chat_.messages = {
-        1: tl.group_message(1, at(0), "Question?", sender=tl.types.PeerUser(1), chat_id=group.id),
+        1: tl.group_message(1, at(0), "Question?", sender=types.PeerUser(1), chat_id=group.id),
         2: tl.group_message(
-            2, at(1), "Answer.", sender=tl.types.PeerUser(2), chat_id=group.id, reply_to=1
+            2, at(1), "Answer.", sender=types.PeerUser(2), chat_id=group.id, reply_to=1
         ),
         3: tl.service(3, at(2), chat_id=group.id),
     }
