@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +70,21 @@ def sentence(rng: random.Random, low: int, high: int) -> str:
 
 def generate(count: int, seed: int = 7) -> dict[str, Any]:
     """A channel export in the shape Telegram Desktop writes, with every feature in it."""
+    return {
+        "name": "Bench Channel",
+        "type": "public_channel",
+        "id": CHANNEL_ID,
+        "messages": list(generate_messages(count, seed)),
+    }
+
+
+START = datetime(2022, 1, 1, tzinfo=UTC)
+
+
+def generate_messages(count: int, seed: int = 7) -> Iterator[dict[str, Any]]:
+    """The export's messages one at a time (bench/sync.py serves them so, never all held)."""
     rng = random.Random(seed)
-    start = datetime(2022, 1, 1, tzinfo=UTC)
-    messages: list[dict[str, Any]] = []
+    start = START
     for i in range(1, count + 1):
         when = start + timedelta(minutes=37 * i)
         base: dict[str, Any] = {
@@ -90,7 +103,7 @@ def generate(count: int, seed: int = 7) -> dict[str, Any]:
                 text="",
                 text_entities=[],
             )
-            messages.append(base)
+            yield base
             continue
         if i % 3 == 0:
             edited = when + timedelta(hours=2)
@@ -136,13 +149,7 @@ def generate(count: int, seed: int = 7) -> dict[str, Any]:
             entities = [{"type": "plain", "text": text}]
         base["text"] = text
         base["text_entities"] = entities
-        messages.append(base)
-    return {
-        "name": "Bench Channel",
-        "type": "public_channel",
-        "id": CHANNEL_ID,
-        "messages": messages,
-    }
+        yield base
 
 
 def measure(

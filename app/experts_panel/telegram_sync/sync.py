@@ -40,6 +40,7 @@ from experts_panel.importing.rows import (
     POST_COLUMNS,
     POST_FIELDS,
     ChannelIdentity,
+    ParsedBatch,
     PostRows,
     content_hash,
     json_or_none,
@@ -177,6 +178,9 @@ class _Batches:
         self.channel_key = f"channel{entity.id}"
         self.stamp = now_iso()
         self.rows = PostRows(ChannelIdentity(expert.id, entity.username, entity.id, self.stamp))
+        # An expert with no posts yet has nothing to compare a batch with (as an import of a
+        # new expert): the batches' ids are distinct, read oldest first.
+        self.fresh = not known_ids
 
     def comment_row(self, post_id: int, message: Any) -> tuple[Any, ...]:
         parsed = to_message(message)
@@ -205,20 +209,26 @@ class _Batches:
         row["imported_at"] = row["updated_at"] = self.stamp
         return tuple(row[name] for name in COMMENT_COLUMNS)
 
-    async def store(self, messages: list[Any], comment_rows: list[tuple[Any, ...]]) -> None:
+    def prepare(self, messages: list[Any]) -> ParsedBatch:
+        """The batch's rows and link candidates: CPU only, done while the batch before is
+        being written."""
         for message in messages:
             kind = kind_of(message)
             if kind == "message":
                 self.rows.add(to_message(message))
             else:
                 self.rows.skip(kind)
-        batch = self.rows.take()
+        return self.rows.take()
+
+    async def write(self, batch: ParsedBatch, comment_rows: list[tuple[Any, ...]]) -> None:
         summary = self.summary
         summary.messages_seen += batch.messages_seen
         summary.skipped.update(batch.skipped)
         summary.external_mentions += batch.external_mentions
         async with self.database.write() as conn:
-            post_rows = HashedRows(conn, posts, POST_COLUMNS, POST_FIELDS, self.expert.id)
+            post_rows = HashedRows(
+                conn, posts, POST_COLUMNS, POST_FIELDS, self.expert.id, self.fresh
+            )
             stored = await post_rows.upsert(batch.rows)
             summary.posts_added += stored.added
             summary.posts_updated += len(stored.updated_ids)
@@ -333,14 +343,24 @@ async def sync_expert(
     batches = _Batches(database, expert, entity, group, summary, known)
     if expert.channel_id is None:
         await _adopt_chat(database, expert, entity)
+    # One batch is written (SQLite works in aiosqlite's thread) while the next is read and
+    # converted; never more than one, so batches are committed in order and a failure leaves
+    # the ones before it, all of them, stored.
+    writing: asyncio.Task[None] | None = None
     pending: list[Any] = []
-    async for message in reader.messages(entity, boundary):
-        pending.append(message)
-        if len(pending) >= options.batch:
-            await _store(batches, reader, entity, group, pending, options)
-            pending = []
-    if pending or summary.batches == 0:
-        await _store(batches, reader, entity, group, pending, options)
+    try:
+        async for message in reader.messages(entity, boundary):
+            pending.append(message)
+            if len(pending) >= options.batch:
+                writing = await _hand_over(
+                    batches, reader, entity, group, pending, options, writing
+                )
+                pending = []
+        if pending or (summary.batches == 0 and writing is None):
+            writing = await _hand_over(batches, reader, entity, group, pending, options, writing)
+    finally:
+        if writing is not None:
+            await writing
     summary.duration_s = time.perf_counter() - clock
     async with database.write() as conn:
         await conn.execute(
@@ -357,14 +377,17 @@ async def sync_expert(
     return summary
 
 
-async def _store(
+async def _hand_over(
     batches: _Batches,
     reader: _Reader,
     entity: Any,
     group: Any | None,
     pending: list[Any],
     options: SyncOptions,
-) -> None:
+    writing: asyncio.Task[None] | None,
+) -> asyncio.Task[None]:
+    """Read the batch's comments and make its rows, then start writing it once the batch
+    before is written."""
     comment_rows: list[tuple[Any, ...]] = []
     if group is not None:
         for post in pending:
@@ -378,7 +401,10 @@ async def _store(
                     reader.summary.skipped[f"comment {kind_of(message)}"] += 1
                     continue
                 comment_rows.append(batches.comment_row(post.id, message))
-    await batches.store(pending, comment_rows)
+    batch = batches.prepare(pending)
+    if writing is not None:
+        await writing
+    return asyncio.create_task(batches.write(batch, comment_rows))
 
 
 async def _adopt_chat(database: Database, expert: Expert, entity: Any) -> None:
