@@ -251,7 +251,8 @@ def main() -> None:
             "s: the sync as sync_expert runs it (Telethon reading each message from its TL "
             "bytes, converting, storing, linking; the fake server's making of the messages left "
             "out), or the import as it reports itself (duration_s); medians of the runs. "
-            "RSS MB: the sync process's peak (fake server included: it builds each message as it is read), the import's "
+            "RSS MB: the sync process's peak (fake server included: it builds each message "
+            "as it is read), the import's "
             "process and parser together. vs import: the import's seconds over the sync's "
             "(above 1: the sync is faster). re-sync re-reads every message, all unchanged."
         )
