@@ -79,8 +79,8 @@ def as_telethon(raw: dict[str, Any]) -> Any:
             text += piece
             continue
         kind = _ENTITY_KINDS[piece["type"]]
-        extra = {"url": piece["href"]} if piece["type"] == "text_link" else {}
-        entities.append(kind(offset=_units(text), length=_units(piece["text"]), **extra))
+        url = {"url": piece["href"]} if piece["type"] == "text_link" else {}
+        entities.append(kind(offset=_units(text), length=_units(piece["text"]), **url))
         text += piece["text"]
     extra: dict[str, Any] = {}
     if "edited_unixtime" in raw:
