@@ -717,7 +717,11 @@ def sync_command(
 ) -> None:
     """Fetch new posts, recent edits and comments from Telegram for experts with a username."""
     from experts_panel.telegram_sync.account import signed_in
-    from experts_panel.telegram_sync.failures import SessionInvalid, SyncFailed
+    from experts_panel.telegram_sync.failures import (
+        FloodWaitTooLong,
+        SessionInvalid,
+        SyncFailed,
+    )
     from experts_panel.telegram_sync.one_at_a_time import SyncRunning, only_sync
     from experts_panel.telegram_sync.sync import SyncOptions, SyncSummary, sync_expert
 
@@ -742,8 +746,11 @@ def sync_command(
             for one in chosen:
                 try:
                     done.append(await sync_expert(database, source, one, options))
-                except SessionInvalid:
-                    raise
+                except (SessionInvalid, FloodWaitTooLong) as exc:
+                    # The session and the flood limits are the account's: no other expert
+                    # would fare better now.
+                    failures.append(str(exc))
+                    break
                 except SyncFailed as exc:
                     failures.append(str(exc))
         if index:
