@@ -290,3 +290,57 @@ async def test_a_username_now_on_another_chat_is_refused(database: Database) -> 
     await add_expert(database, channel_id=999)
     with pytest.raises(SyncFailed, match="holds chat 999"):
         await sync(database, fixture_account())
+
+
+async def test_an_expert_imported_from_an_export_is_synced_from_where_it_stands(
+    database: Database, db_path: Path, tmp_path: Path
+) -> None:
+    posts_file = write(tmp_path / "channel.json", chat(channel_posts()))
+    group_file = write(
+        tmp_path / "group.json",
+        chat(discussion(), name="Channel Chat", chat_type="public_supergroup", chat_id=GROUP_ID),
+    )
+    async with database.write() as conn:
+        await import_posts(conn, posts_file, "demo", username="channel")
+        await import_comments(conn, group_file, "demo")
+    summary = await sync(database, fixture_account(), opts=options(reread_days=365))
+    # The same rows: only the photo's row changes, as the API names its file size.
+    assert (summary.posts_added, summary.posts_updated, summary.posts_unchanged) == (0, 1, 3)
+    assert (summary.comments_added, summary.comments_updated) == (0, 0)
+    assert summary.comments_unchanged == 6
+
+
+async def test_a_flood_wait_inside_a_comment_thread_is_slept_and_the_thread_resumed(
+    database: Database, db_path: Path
+) -> None:
+    await add_expert(database)
+    fake = fixture_account()
+    fake.fail(errors.FloodWaitError(request=None, capture=5), after=2, in_threads=True)
+    slept = Slept()
+    summary = await sync(database, fake, opts=options(slept))
+    assert slept.waits == [5]
+    assert summary.comments_added == 6
+    threads = [
+        r["min_id"] for k, r in fake.requests if k == "iter_messages" and r["reply_to"] == 10
+    ]
+    assert threads == [0, 601]  # resumed after the first comment, which was handed out
+
+
+async def test_a_crash_while_reading_comments_loses_only_that_batch(
+    database: Database, db_path: Path
+) -> None:
+    await add_expert(database)
+    fake = fixture_account()
+    main = fake.by_id[tl.CHANNEL_ID]
+    for i in range(20, 23):
+        main.messages[i] = tl.post(i, at(100 + i), f"Post {i}")
+    fake.fail(ConnectionError("connection lost"), after=6, in_threads=True)
+    with pytest.raises(ConnectionError):
+        await sync(database, fake, opts=options(batch=3))
+    # Batch 10-12 had its five comments and was written; batch 13, 20, 21 failed on the
+    # comment under 13, the sixth served.
+    assert rows(db_path, "SELECT telegram_message_id FROM posts") == [(10,), (11,), (12,)]
+    assert rows(db_path, "SELECT count(*) FROM comments") == [(5,)]
+    summary = await sync(database, fake, opts=options(batch=3))
+    assert rows(db_path, "SELECT count(*) FROM posts") == [(7,)]
+    assert summary.comments_added == 1
