@@ -201,6 +201,9 @@ async def test_a_short_flood_wait_is_slept_and_the_read_goes_on(
 ) -> None:
     await add_expert(database)
     fake = fixture_account()
+    # As Telethon raises it (errors/rpcerrorlist.py, FloodWaitError: `capture` becomes
+    # `seconds`) from inside iter_messages when the wait is over the client's
+    # flood_sleep_threshold, which the real client sets to 0 (telegram_sync/client.py).
     fake.fail(errors.FloodWaitError(request=None, capture=42), after=3)
     slept = Slept()
     summary = await sync(database, fake, opts=options(slept))
