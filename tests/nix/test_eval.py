@@ -395,7 +395,7 @@ BREAKAGES = {
         "module:default.x86_64-linux.minimal",
         "ordered after 'network-online.target' but doesn't depend on it",
     ),
-    "the sync's switch defaulting to a string": Breakage(
+    "the sync switch defaulting to a string": Breakage(
         "nix/module.nix",
         "        default = false;\n        example = true;",
         '        default = "no";\n        example = true;',
