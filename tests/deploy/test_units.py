@@ -540,6 +540,58 @@ def test_podman_reads_the_sync_command_as_the_spec_says(
     )
 
 
+def test_the_one_off_runner_runs_the_container_as_the_sync_unit_does(
+    generated: dict[str, Unit], tmp_path: Path
+) -> None:
+    """quadlet/bin/experts-panel-run (the login, `experts add`, a sync by hand) gives Podman
+    the sync unit's image, user, volume, settings, secret and hardening, and the operator's
+    command in place of `sync`. A stand-in podman records what it is given."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    record = tmp_path / "podman-args"
+    (fake / "podman").write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" > {record}\n')
+    (fake / "podman").chmod(0o755)
+    home = tmp_path / "home"
+    command = ["experts", "add", "ai_architect", "--username", "ai_architect_channel"]
+    run = run_script("experts-panel-run", *command, env={"HOME": str(home)}, path=str(fake))
+    assert run.returncode == 0, run.stderr
+    given = record.read_text().split("\0")[:-1]
+    options, rest = podman_options(shlex.join(["/usr/bin/podman", *given]), ["run"])
+
+    service = SYNC["unit"].removesuffix(".container")
+    unit_options, unit_rest = podman_options(
+        value(generated[f"{service}.service"], "Service", "ExecStart"), ["run"]
+    )
+    api = SPEC["images"][SYNC["image"]]
+    assert unit_rest == [f"{api['name']}:{api['tag']}", "sync"]
+    assert rest == [f"{api['name']}:{api['tag']}", *command]
+    # No terminal here (the test's stdin is not one): no -it, so scripts can use it too.
+    assert ("--tty", "") not in options and ("--interactive", "") not in options
+    for names in (
+        ("--entrypoint",),
+        ("--userns",),
+        ("-v", "--volume"),
+        ("--secret",),
+        ("-e", "--env"),
+        ("--health-cmd",),
+        ("--cap-drop",),
+        ("--security-opt",),
+        ("--pull",),
+    ):
+        assert option_values(options, *names) == option_values(unit_options, *names), names
+    assert option_values(options, "--env-file") == [
+        v.replace("%h", str(home)) for v in option_values(unit_options, "--env-file")
+    ]
+    for flag in ("--rm", "--read-only"):
+        assert (flag, "") in options and (flag, "") in unit_options
+
+
+def test_the_one_off_runner_without_a_command_says_how() -> None:
+    run = run_script("experts-panel-run")
+    assert run.returncode == 2
+    assert "experts-panel-run telegram login" in run.stderr
+
+
 def test_auto_update_restarts_the_unit_that_waits_for_health(generated: dict[str, Unit]) -> None:
     """podman auto-update restarts the unit in the pod's infra label and rolls back when that
     restart fails; the pod's own start succeeds before any container is healthy, so the label
