@@ -546,6 +546,11 @@ in
       };
       script = ''
         systemctl ${asUser} daemon-reload
+        # A timer linked into timers.target.wants runs from the next start of the user's
+        # manager; start the enabled ones now, so turning sync.enable on takes effect at this
+        # switch, and stop the sync's when it is off (its link is gone, its timer may run).
+        systemctl ${asUser} start ${concatStringsSep " " timers}
+        ${optionalString (!cfg.sync.enable) "systemctl ${asUser} stop ${syncTimer}"}
         systemctl ${asUser} restart experts-panel-setup.service
         systemctl ${asUser} start experts-panel.service
         # Up and healthy first, so auto-update compares against a running stack; this unit's

@@ -186,6 +186,25 @@ def test_the_sync_timer_is_installed_but_enabled_only_when_asked(evaluation: Eva
             assert f"containers/systemd/users/{uid}/experts-panel-sync.container" in facts["etc"]
 
 
+def test_a_switch_starts_the_enabled_timers_and_stops_the_sync_when_off(
+    evaluation: Evaluation,
+) -> None:
+    """A timer linked into timers.target.wants would otherwise only run after the next boot:
+    the refresh service (run at every switch) starts the enabled ones, and stops the sync's
+    timer when the sync is off."""
+    user = "--machine=panel@ --user"
+
+    def lines(scenario: str) -> list[str]:
+        script = evaluation.facts[f"default.x86_64-linux.{scenario}"]["refreshScript"]
+        return [line.strip() for line in script.splitlines() if ".timer" in line]
+
+    off = f"systemctl {user} stop experts-panel-sync.timer"
+    backup_certbot = "experts-panel-backup.timer experts-panel-certbot.timer"
+    assert lines("minimal") == [f"systemctl {user} start {backup_certbot}", off]
+    assert lines("sync") == [f"systemctl {user} start {backup_certbot} experts-panel-sync.timer"]
+    assert evaluation.facts["default.x86_64-linux.disabled"]["refreshScript"] == ""
+
+
 def test_the_sync_settings_reach_the_settings_file(evaluation: Evaluation) -> None:
     def env(scenario: str) -> list[str]:
         text = evaluation.facts[f"default.x86_64-linux.{scenario}"]["refreshTriggers"][

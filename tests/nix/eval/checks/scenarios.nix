@@ -46,6 +46,7 @@ let
       etc = builtins.attrNames config.environment.etc;
       tmpfiles = config.systemd.tmpfiles.rules;
       services = builtins.attrNames config.systemd.services;
+      refreshScript = config.systemd.services.experts-panel-refresh.script or "";
       # The texts of the files whose change restarts experts-panel-refresh (the settings
       # file, the setup unit), by name.
       refreshTriggers = builtins.listToAttrs (
