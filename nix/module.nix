@@ -61,7 +61,12 @@ let
   };
   unitFile = file: "${quadletDir}/${file}";
   userUnits = filter (file: hasSuffix ".service" file || hasSuffix ".timer" file) quadletFiles;
-  timers = filter (hasSuffix ".timer") userUnits;
+  # Every timer is enabled but the Telegram sync's, which only runs once the operator asks for
+  # it (sync.enable): it needs a Telegram account's session, made interactively, first.
+  syncTimer = derived.spec.sync.timer;
+  timers = filter (
+    file: hasSuffix ".timer" file && (file != syncTimer || cfg.sync.enable)
+  ) userUnits;
 
   # The host-side scripts the user units run (~/.local/lib/experts-panel/, as on any VPS);
   # patchShebangs points their bash and python3 at the store.
@@ -110,6 +115,9 @@ let
     BACKUP_KEEP_WEEKLY = toString cfg.backup.keepWeekly;
   }
   // optionalAttrs (cfg.acmeCaBundle != null) { REQUESTS_CA_BUNDLE = "${cfg.acmeCaBundle}"; }
+  // optionalAttrs (cfg.sync.telegramApiId != null) {
+    TELEGRAM_API_ID = toString cfg.sync.telegramApiId;
+  }
   // cfg.environment;
   quote =
     value:
@@ -122,6 +130,7 @@ let
   );
 
   secret = derived.spec.secret.name;
+  telegramSecret = derived.spec.sync.secret.name;
   volumes = derived.spec.volumes;
 
   # Runs as the user before the pod starts: the settings file, the API key secret, the images.
@@ -152,6 +161,11 @@ let
           fi
         ''
     }
+
+    ${optionalString (cfg.sync.telegramApiHashFile != null) ''
+      # The Telegram application's api_hash, for the sync container (a mounted file there).
+      podman secret create --replace ${telegramSecret} ${lib.escapeShellArg cfg.sync.telegramApiHashFile} >/dev/null
+    ''}
 
     # Load the images only when this configuration's differ from the ones loaded last time.
     state=$HOME/.local/state/experts-panel
@@ -359,6 +373,44 @@ in
       };
     };
 
+    sync = {
+      enable = mkOption {
+        type = types.bool;
+        default = false;
+        example = true;
+        description = ''
+          Enable `${derived.spec.sync.timer}`: `experts-panel sync` every hour (at a random time
+          within its first 15 minutes) in a short-lived container from the API image, which
+          fetches what is new in each expert that has a Telegram username and indexes it.
+          Off by default: the sync needs the Telegram account's session file first, made once
+          by `experts-panel telegram login` in an interactive container (docs/nix.md says how).
+          Off, the units are installed all the same and `systemctl --user start
+          experts-panel-sync` runs one sync by hand.
+        '';
+      };
+      telegramApiId = mkOption {
+        type = types.nullOr types.ints.positive;
+        default = null;
+        example = 1234567;
+        description = ''
+          The Telegram application's `api_id` (`TELEGRAM_API_ID`), from my.telegram.org.
+          `null`: none in the settings file, unless {option}`environmentFile` gives it.
+        '';
+      };
+      telegramApiHashFile = mkOption {
+        type = types.nullOr types.path;
+        default = null;
+        example = "/run/keys/telegram-api-hash";
+        description = ''
+          File holding the Telegram application's `api_hash`, loaded into the Podman secret
+          `${derived.spec.sync.secret.name}` at every start; the sync reads it as a mounted
+          file (`${derived.spec.sync.secret.env}`), never from its environment. Keep it out of
+          the Nix store (a path as a string, not a Nix path). `null`: a secret made by hand is
+          kept.
+        '';
+      };
+    };
+
     extraNginxHeaders = mkOption {
       type = types.attrsOf types.str;
       default = { };
@@ -400,6 +452,14 @@ in
       {
         assertion = builtins.all (value: !(lib.hasInfix "\n" value)) (builtins.attrValues settings);
         message = "services.experts-panel.environment: a value holds a newline, which the env file cannot carry";
+      }
+      {
+        assertion =
+          !cfg.sync.enable
+          || cfg.sync.telegramApiId != null
+          || cfg.environment ? TELEGRAM_API_ID
+          || cfg.environmentFile != null;
+        message = "services.experts-panel.sync.enable: the sync needs the Telegram application's api_id: set services.experts-panel.sync.telegramApiId (or TELEGRAM_API_ID in environment or environmentFile)";
       }
       {
         assertion = cfg.extraNginxHeaders == { } || lib.hasInfix "/etc/experts-panel/tls/extra-headers" nginxConf;
@@ -486,6 +546,11 @@ in
       };
       script = ''
         systemctl ${asUser} daemon-reload
+        # A timer linked into timers.target.wants runs from the next start of the user's
+        # manager; start the enabled ones now, so turning sync.enable on takes effect at this
+        # switch, and stop the sync's when it is off (its link is gone, its timer may run).
+        systemctl ${asUser} start ${concatStringsSep " " timers}
+        ${optionalString (!cfg.sync.enable) "systemctl ${asUser} stop ${syncTimer}"}
         systemctl ${asUser} restart experts-panel-setup.service
         systemctl ${asUser} start experts-panel.service
         # Up and healthy first, so auto-update compares against a running stack; this unit's

@@ -254,6 +254,53 @@ def test_backup_is_a_verified_compressed_copy(stack: Stack) -> None:
     assert f"experts-{finished.strftime('%Y-%m-%dT%H-%M-%SZ')}.db.zst" == made.name
 
 
+def telegram_session(path: Path) -> bytes:
+    """A Telegram session file as the sync leaves it on the data volume: SQLite, with the
+    tables of Telethon's SQLiteSession (telethon/sessions/sqlite.py) and a 256-byte
+    authorization key, which signs in as the account to whoever holds it. Returns the key."""
+    key = random.Random(20).randbytes(256)
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE version (version integer primary key);
+        CREATE TABLE sessions (dc_id integer primary key, server_address text, port integer,
+                               auth_key blob, takeout_id integer);
+        CREATE TABLE entities (id integer primary key, hash integer not null, username text,
+                               phone integer, name text, date integer);
+        INSERT INTO version VALUES (7);
+        """
+    )
+    conn.execute("INSERT INTO sessions VALUES (2, '149.154.167.51', 443, ?, NULL)", (key,))
+    conn.commit()
+    conn.close()
+    path.chmod(0o600)
+    return key
+
+
+def test_backups_leave_the_telegram_session_out(stack: Stack) -> None:
+    """The session file sits beside the database (TELEGRAM_SESSION_FILE's default), but a
+    backup is the database alone: the key never reaches the backups volume or an off-site
+    copy, and a restore swaps the database and leaves the session as it was."""
+    session = stack.database.parent / "telegram.session"
+    key = telegram_session(session)
+    before = sha256(session)
+
+    made = stack.made(stack.backup())
+    assert sorted(p.name for p in stack.backups.iterdir()) == [made.name, "last-backup.json"]
+    copy = unpack(made, stack.backups.parent / "copy.db")
+    for path in [copy, *stack.backups.iterdir()]:
+        assert key not in path.read_bytes(), path
+    conn = sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert "sessions" not in tables and "posts" in tables
+
+    restored = stack.restore("--no-service", made.name)
+    assert restored.returncode == 0, restored.stderr
+    assert sha256(session) == before
+    assert session.stat().st_mode & 0o777 == 0o600
+
+
 def test_settings_errors_name_the_setting(stack: Stack) -> None:
     bad = stack.backup(BACKUP_KEEP_DAILY="seven")
     assert bad.returncode == 2
@@ -793,6 +840,8 @@ def test_restore_stops_swaps_starts_and_waits_for_health(stack: Stack, tmp_path:
     assert restored != changed and count(stack.database, "SELECT count(*) FROM posts") == POSTS
     steps = [line for line in calls.read_text().splitlines() if "volume inspect" not in line]
     assert steps == [
+        # A sync must not hold the old database open across the swap.
+        f"systemctl --user stop experts-panel-sync.service db={changed}",
         f"systemctl --user stop experts-panel-api.service db={changed}",
         f"systemctl --user start experts-panel-api.service db={restored}",
         "podman healthcheck run experts-panel-api",  # unhealthy: it waits and asks again
@@ -822,6 +871,8 @@ def test_script_names_agree_with_the_spec() -> None:
     assert f'API_CONTAINER = "{spec["images"]["api"]["container"]}"' in restore_text
     unit = spec["images"]["api"]["unit"].removesuffix(".container")
     assert f'API_SERVICE = "{unit}.service"' in restore_text
+    sync = spec["sync"]["unit"].removesuffix(".container")
+    assert f'SYNC_SERVICE = "{sync}.service"' in restore_text
 
 
 # --- the helper processes ------------------------------------------------------------------

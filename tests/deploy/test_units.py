@@ -413,6 +413,185 @@ def test_timers_and_their_services() -> None:
     assert value(notify, "Service", "EnvironmentFile").startswith("-")
 
 
+# --- The Telegram sync: a short-lived container from the API's image, on its timer ----------
+
+SYNC = SPEC["sync"]
+
+
+def test_sync_runs_the_api_image_once_on_the_data_volume(generated: dict[str, Unit]) -> None:
+    """experts-panel-sync.service (Quadlet's, from the .container) runs `experts-panel sync`
+    in the API's image and ends: outside the pod, as the images' user, on the data volume
+    alone, the api_hash as a mounted secret, and failures reported like the other units'."""
+    api = SPEC["images"][SYNC["image"]]
+    unit = generated[SYNC["unit"].removesuffix(".container") + ".service"]
+    options, rest = podman_options(value(unit, "Service", "ExecStart"), ["run"])
+
+    assert rest == [f"{api['name']}:{api['tag']}", *SYNC["command"][1:]]
+    assert option_values(options, "--entrypoint") == SYNC["command"][:1]
+    assert option_values(options, "--name") == [SYNC["container"]]
+    assert ("--rm", "") in options
+    # Not detached, no sd-notify: the unit is a oneshot that lasts as long as the sync.
+    assert ("-d", "") not in options and option_values(options, "--sdnotify") == []
+    assert value(unit, "Service", "Type") == "oneshot"
+    assert values(unit, "Service", "RemainAfterExit") == []  # else the timer could not restart it
+    assert values(unit, "Service", "Restart") in ([], ["no"])
+    assert value(unit, "Service", "TimeoutStartSec")
+    # Its own network namespace, the pod's user mapping.
+    assert option_values(options, "--pod-id-file", "--pod") == []
+    user = SPEC["user"]
+    assert option_values(options, "--userns") == [f"keep-id:uid={user['uid']},gid={user['gid']}"]
+    assert option_values(options, "--pull") == ["never"]
+    # No auto-update label: auto-update restarts running units, and this one only runs briefly.
+    assert not any("autoupdate" in v for v in option_values(options, "--label"))
+
+    mounts = dict(v.split(":")[:2] for v in option_values(options, "-v", "--volume"))
+    assert mounts == {SPEC["volumes"][k]: path for k, path in SYNC["volumes"].items()}
+    assert SYNC["volumes"]["data"] == api["volumes"]["data"]
+    (secret,) = option_values(options, "--secret")
+    name, *opts = secret.split(",")
+    fields = dict(o.split("=", 1) for o in opts)
+    assert name == SYNC["secret"]["name"]
+    assert (fields["type"], fields["target"], fields["mode"]) == (
+        "mount",
+        SYNC["secret"]["target"],
+        "0400",
+    )
+    assert (fields["uid"], fields["gid"]) == (str(user["uid"]), str(user["gid"]))
+    env = option_values(options, "-e", "--env")
+    assert f"{SYNC['secret']['env']}={SYNC['secret']['target']}" in env
+    # Nothing Telegram's in a process argument: the hash only as the mounted file.
+    assert not any(v.startswith(("TELEGRAM_API_HASH=", "TELEGRAM_SESSION")) for v in env)
+    assert option_values(options, "--env-file") == ["%h/.config/experts-panel/env"]
+    # The image's health check is the API's, which this container never serves.
+    assert option_values(options, "--health-cmd") == ["none"]
+    assert ("--read-only", "") in options
+    assert option_values(options, "--cap-drop") == ["all"]
+    assert "no-new-privileges" in option_values(options, "--security-opt")
+    assert [size_bytes(v) for v in option_values(options, "--memory")] == [
+        size_bytes(SYNC["memory"])
+    ]
+    assert values(unit, "Unit", "OnFailure") == ["experts-panel-notify@%n.service"]
+    # Started by its timer alone: Quadlet would enable a generated unit with an [Install].
+    assert "Install" not in unit
+
+
+def test_sync_timer_is_hourly_and_not_enabled_by_the_install() -> None:
+    timer = parse_unit((QUADLET / SYNC["timer"]).read_text())
+    # No Unit=: the timer starts the service of its own name, the one Quadlet generates.
+    assert values(timer, "Timer", "Unit") == []
+    assert Path(SYNC["timer"]).stem == Path(SYNC["unit"]).stem
+    assert value(timer, "Timer", "OnCalendar") == "hourly"
+    assert value(timer, "Timer", "RandomizedDelaySec") == "15min"
+    assert value(timer, "Timer", "Persistent") == "true"
+    # What `systemctl --user enable` acts on, when the operator chooses to.
+    assert values(timer, "Install", "WantedBy") == ["timers.target"]
+    # The install enables the other two timers, never this one (it needs a login first).
+    install_host = (REPO / "scripts" / "install-host").read_text()
+    enables = [line for line in install_host.splitlines() if "enable --now" in line]
+    assert any("experts-panel-backup.timer" in line for line in enables), enables
+    assert not any(SYNC["timer"] in line for line in enables), enables
+
+
+def test_podman_reads_the_sync_command_as_the_spec_says(
+    rootfs: Path, generated: dict[str, Unit]
+) -> None:
+    """Podman itself parses the generated sync command: the API image with the sync command
+    instead of `serve`, no health check, the secret as a file for the images' user."""
+    service = SYNC["unit"].removesuffix(".container")
+    run_line = value(generated[f"{service}.service"], "Service", "ExecStart")
+    words = [w for w in shlex.split(run_line) if w not in ("--cgroups=split",)]
+    words[1] = "create"
+    command = shlex.join(words).replace("%t", "/run/units").replace("%N", service)
+    command = command.replace("%h", "/root").replace("/usr/bin/podman", "$podman")
+    api = SPEC["images"][SYNC["image"]]
+    script = "\n".join(
+        [
+            "set -euo pipefail",
+            'podman="podman --storage-driver vfs --cgroup-manager cgroupfs"',
+            "mkdir -p /run/units /root/.config/experts-panel /tmp/empty",
+            "touch /root/.config/experts-panel/env",
+            "tar -C /tmp/empty -cf /tmp/empty.tar .",
+            f"printf 'hash\\n' | $podman secret create {SYNC['secret']['name']} - >/dev/null",
+            # The image's own entry point (`serve`), which the sync replaces.
+            f"$podman import -q --change 'ENTRYPOINT {json.dumps(api['entrypoint'])}'"
+            f" /tmp/empty.tar {api['name']}:{api['tag']} >/dev/null",
+            command + " >/dev/null",
+            f"$podman container inspect {SYNC['container']}",
+        ]
+    )
+    run = in_rootfs(rootfs, "bash", "-c", script + "\n")
+    assert run.returncode == 0, run.stderr
+    (c,) = json.loads(run.stdout)
+    assert [*c["Config"]["Entrypoint"], *c["Config"]["Cmd"]] == SYNC["command"]
+    # Podman's "no health check", which overrides the one in the API's image.
+    assert c["Config"]["Healthcheck"]["Test"] == ["NONE"]
+    assert c["Config"]["User"] == f"{SPEC['user']['uid']}:{SPEC['user']['gid']}"
+    assert c["HostConfig"]["Memory"] == size_bytes(SYNC["memory"])
+    assert c["HostConfig"]["ReadonlyRootfs"] is True
+    assert not c["Pod"]
+    assert {m["Name"]: m["Destination"] for m in c["Mounts"]} == {
+        SPEC["volumes"][k]: path for k, path in SYNC["volumes"].items()
+    }
+    (secret,) = c["Config"]["Secrets"]
+    assert (secret["Name"], secret["UID"], secret["Mode"]) == (
+        SYNC["secret"]["name"],
+        SPEC["user"]["uid"],
+        0o400,
+    )
+
+
+def test_the_one_off_runner_runs_the_container_as_the_sync_unit_does(
+    generated: dict[str, Unit], tmp_path: Path
+) -> None:
+    """quadlet/bin/experts-panel-run (the login, `experts add`, a sync by hand) gives Podman
+    the sync unit's image, user, volume, settings, secret and hardening, and the operator's
+    command in place of `sync`. A stand-in podman records what it is given."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    record = tmp_path / "podman-args"
+    (fake / "podman").write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" > {record}\n')
+    (fake / "podman").chmod(0o755)
+    home = tmp_path / "home"
+    command = ["experts", "add", "ai_architect", "--username", "ai_architect_channel"]
+    run = run_script("experts-panel-run", *command, env={"HOME": str(home)}, path=str(fake))
+    assert run.returncode == 0, run.stderr
+    given = record.read_text().split("\0")[:-1]
+    options, rest = podman_options(shlex.join(["/usr/bin/podman", *given]), ["run"])
+
+    service = SYNC["unit"].removesuffix(".container")
+    unit_options, unit_rest = podman_options(
+        value(generated[f"{service}.service"], "Service", "ExecStart"), ["run"]
+    )
+    api = SPEC["images"][SYNC["image"]]
+    assert unit_rest == [f"{api['name']}:{api['tag']}", "sync"]
+    assert rest == [f"{api['name']}:{api['tag']}", *command]
+    # No terminal here (the test's stdin is not one): no -it, so scripts can use it too.
+    assert ("--tty", "") not in options and ("--interactive", "") not in options
+    for names in (
+        ("--entrypoint",),
+        ("--userns",),
+        ("-v", "--volume"),
+        ("--secret",),
+        ("-e", "--env"),
+        ("--health-cmd",),
+        ("--cap-drop",),
+        ("--security-opt",),
+        ("--pull",),
+    ):
+        assert option_values(options, *names) == option_values(unit_options, *names), names
+    assert option_values(options, "--env-file") == [
+        v.replace("%h", str(home)) for v in option_values(unit_options, "--env-file")
+    ]
+    for flag in ("--rm", "--read-only"):
+        assert (flag, "") in options and (flag, "") in unit_options
+
+
+def test_the_one_off_runner_without_a_command_says_how() -> None:
+    run = run_script("experts-panel-run")
+    assert run.returncode == 2
+    assert "experts-panel-run telegram login" in run.stderr
+
+
 def test_auto_update_restarts_the_unit_that_waits_for_health(generated: dict[str, Unit]) -> None:
     """podman auto-update restarts the unit in the pod's infra label and rolls back when that
     restart fails; the pod's own start succeeds before any container is healthy, so the label

@@ -219,6 +219,31 @@ def units_as_spec() -> None:
         # The later steps start these services as the timers would.
         if (service := unit_property(timer, "Triggers")) != timer.replace(".timer", ".service"):
             raise Failure(f"{timer} triggers {service!r}")
+    # The Telegram sync: installed (Quadlet generated its service) and never started by the
+    # install; its timer waits for the operator (no Telegram account is needed to check that).
+    sync_timer = SPEC["sync"]["timer"]
+    sync_service = SPEC["sync"]["unit"].removesuffix(".container") + ".service"
+    found = {
+        "timer loaded": unit_property(sync_timer, "LoadState"),
+        "timer enabled": unit_property(sync_timer, "UnitFileState"),
+        "timer active": unit_property(sync_timer, "ActiveState"),
+        "timer triggers": unit_property(sync_timer, "Triggers"),
+        "service loaded": unit_property(sync_service, "LoadState"),
+        "service active": unit_property(sync_service, "ActiveState"),
+    }
+    expected = {
+        "timer loaded": "loaded",
+        "timer enabled": "disabled",
+        "timer active": "inactive",
+        "timer triggers": sync_service,
+        "service loaded": "loaded",
+        "service active": "inactive",
+    }
+    if wrong := [f"{k}: {found[k]!r}, not {v!r}" for k, v in expected.items() if found[k] != v]:
+        raise Failure(f"{sync_timer}: " + "; ".join(wrong))
+    if f"--memory={SPEC['sync']['memory']}" not in unit_property(sync_service, "ExecStart"):
+        raise Failure(f"{sync_service} does not ask for --memory={SPEC['sync']['memory']}")
+    rb.say(f"   {sync_timer} installed and not enabled; {sync_service} generated, never started")
     infra = rb.user("podman", "pod", "inspect", "--format", "{{.InfraContainerID}}", POD)
     label = '{{index .Config.Labels "PODMAN_SYSTEMD_UNIT"}}'
     unit = rb.user("podman", "inspect", "--format", label, infra.stdout.strip()).stdout.strip()

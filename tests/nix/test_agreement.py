@@ -86,7 +86,7 @@ def parse_unit(path: Path) -> dict[str, dict[str, list[str]]]:
 
 
 def quadlet_units(directory: Path = QUADLET) -> Units:
-    suffixes = (".pod", ".container", ".volume")
+    suffixes = (".pod", ".container", ".volume", ".timer")
     return {p.name: parse_unit(p) for p in sorted(directory.iterdir()) if p.suffix in suffixes}
 
 
@@ -196,6 +196,63 @@ def disagreements(
             )
     for publish in pod["publish"]:
         check(f"pod publishes {publish['container']}", publish["container"] in exposed, True)
+    found += sync_disagreements(spec, units, volume_names)
+    return found
+
+
+def sync_disagreements(
+    spec: dict[str, Any], units: Units, volume_names: dict[str, Any]
+) -> list[str]:
+    """The sync container: the api image with another command, outside the pod, mapped to the
+    images' user, on the data volume alone, with the Telegram secret where the spec says."""
+    sync = spec["sync"]
+    unit = sync["unit"]
+    if unit not in units:
+        return [f"{unit}: missing from quadlet/"]
+    if sync["timer"] not in units:
+        return [f"{sync['timer']}: missing from quadlet/"]
+    found: list[str] = []
+    where = f"{unit} [Container]"
+
+    def check(what: str, actual: object, expected: object) -> None:
+        if actual != expected:
+            found.append(f"{where} {what}: {actual!r}, spec.json says {expected!r}")
+
+    def get(name: str) -> str | None:
+        return one(units, unit, "Container", name)
+
+    image = spec["images"][sync["image"]]
+    user = spec["user"]
+    check("Image", get("Image"), f"{image['name']}:{image['tag']}")
+    check("ContainerName", get("ContainerName"), sync["container"])
+    check("Pod", get("Pod"), None)
+    check("UserNS", get("UserNS"), f"keep-id:uid={user['uid']},gid={user['gid']}")
+    entrypoint = get("Entrypoint") or ""
+    command = [entrypoint, *(get("Exec") or "").split()]
+    check("Entrypoint and Exec", command, sync["command"])
+    check("entry point's program", entrypoint, image["entrypoint"][0])
+    mounts = set()
+    for volume in units[unit]["Container"].get("Volume", []):
+        source, path = volume.split(":")[:2]
+        mounts.add((volume_names.get(source, source), path))
+    check("Volume", mounts, {(spec["volumes"][k], path) for k, path in sync["volumes"].items()})
+    check(
+        "data volume's path",
+        sync["volumes"]["data"],
+        image["volumes"]["data"],
+    )
+    secret = (get("Secret") or "").split(",")
+    check("Secret name", secret[0], sync["secret"]["name"])
+    check("Secret target", f"target={sync['secret']['target']}" in secret, True)
+    env = units[unit]["Container"].get("Environment", [])
+    check(
+        "Environment",
+        f"{sync['secret']['env']}={sync['secret']['target']}" in env,
+        True,
+    )
+    check("PodmanArgs", get("PodmanArgs"), f"--memory={sync['memory']}")
+    timer_unit = units[sync["timer"]].get("Timer", {}).get("Unit", [])
+    check("timer's Unit", timer_unit, [])  # the same name: the generated .service
     return found
 
 
@@ -240,6 +297,26 @@ def test_a_unit_that_drifts_is_caught(tmp_path: Path, spec: dict[str, Any], nix:
     found = disagreements(spec, nix, host_images(spec), quadlet_units(units))
     assert any("[Container] HealthCmd" in f for f in found), found
     assert any("[Container] Volume" in f for f in found), found
+
+
+def test_a_sync_unit_that_drifts_is_caught(tmp_path: Path, spec: dict[str, Any], nix: Any) -> None:
+    units = tmp_path / "quadlet"
+    shutil.copytree(QUADLET, units)
+    sync = units / spec["sync"]["unit"]
+    text = sync.read_text(encoding="utf-8")
+    assert "Exec=sync\n" in text and "telegram_api_hash" in text
+    text = text.replace("Exec=sync\n", "Exec=serve\n").replace(
+        "target=/run/secrets/telegram_api_hash", "target=/run/secrets/hash"
+    )
+    sync.write_text(text + "[Container]\nPod=experts-panel.pod\n", encoding="utf-8")
+    found = disagreements(spec, nix, host_images(spec), quadlet_units(units))
+    assert any("Entrypoint and Exec" in f for f in found), found
+    assert any("Secret target" in f for f in found), found
+    assert any("[Container] Pod" in f for f in found), found
+
+    (units / spec["sync"]["timer"]).unlink()
+    found = disagreements(spec, nix, host_images(spec), quadlet_units(units))
+    assert f"{spec['sync']['timer']}: missing from quadlet/" in found, found
 
 
 def test_a_spec_duration_nix_cannot_read_is_an_error_naming_it(

