@@ -794,13 +794,18 @@ def test_offsite_failure_is_reported_and_the_backup_kept(stack: Stack, tmp_path:
 # so the order (stop, swap, start, health) and the time-out are checked on any machine.
 
 
-def stand_ins(tmp_path: Path, stack: Stack, healthy_after: int) -> tuple[Path, Path]:
+def stand_ins(
+    tmp_path: Path, stack: Stack, healthy_after: int, sync_unit: str = "loaded"
+) -> tuple[Path, Path]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     calls = tmp_path / "calls.log"
     counter = tmp_path / "health-count"
+    # `show --property=LoadState --value UNIT` answers as systemd does: `loaded`, or
+    # `not-found` for a unit it does not know (the sync's, on an install older than it).
     (bin_dir / "systemctl").write_text(
         f'#!/bin/sh\necho "systemctl $* db=$(sha256sum {stack.database} | cut -c1-12)" >> {calls}\n'
+        f'if [ "$2" = show ]; then echo {sync_unit}; fi\n'
     )
     (bin_dir / "podman").write_text(
         "#!/bin/sh\n"
@@ -840,6 +845,8 @@ def test_restore_stops_swaps_starts_and_waits_for_health(stack: Stack, tmp_path:
     assert restored != changed and count(stack.database, "SELECT count(*) FROM posts") == POSTS
     steps = [line for line in calls.read_text().splitlines() if "volume inspect" not in line]
     assert steps == [
+        "systemctl --user show --property=LoadState --value experts-panel-sync.service"
+        f" db={changed}",
         # A sync must not hold the old database open across the swap.
         f"systemctl --user stop experts-panel-sync.service db={changed}",
         f"systemctl --user stop experts-panel-api.service db={changed}",
@@ -847,6 +854,19 @@ def test_restore_stops_swaps_starts_and_waits_for_health(stack: Stack, tmp_path:
         "podman healthcheck run experts-panel-api",  # unhealthy: it waits and asks again
         "podman healthcheck run experts-panel-api",
     ]
+
+
+def test_restore_on_an_install_without_the_sync_stops_only_the_api(
+    stack: Stack, tmp_path: Path
+) -> None:
+    bin_dir, calls = stand_ins(tmp_path, stack, healthy_after=1, sync_unit="not-found")
+    env = script_env(PATH=f"{bin_dir}:{os.environ['PATH']}")
+    made = stack.made(run([str(BACKUP)], env))
+    calls.write_text("")
+    result = run([str(RESTORE), made.name], env)
+    assert result.returncode == 0, result.stderr
+    stops = [line.split(" db=")[0] for line in calls.read_text().splitlines() if " stop " in line]
+    assert stops == ["systemctl --user stop experts-panel-api.service"]
 
 
 def test_restore_reports_an_api_that_stays_unhealthy(stack: Stack, tmp_path: Path) -> None:
