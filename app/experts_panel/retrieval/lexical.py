@@ -42,12 +42,14 @@ async def _search(
         return []
     # In the query, not after it: the LIMIT must count only posts in the window.
     window = "" if since is None else "AND p.date >= ? "
+    # The expert is told by the post's own row, not by the index's unindexed `expert_id`:
+    # reading that column fetches each match's stored content, a third of the query's time at
+    # 10,000 posts an expert (77 ms against 24 ms for a question of common words).
     rows = await fetch_all(
         conn,
         "SELECT p.id, p.telegram_message_id, bm25(post_search) AS score "
         "FROM post_search JOIN posts p ON p.id = post_search.rowid "
-        "WHERE post_search MATCH ? AND post_search.expert_id = ? AND p.expert_id = ? "
-        f"{window}ORDER BY score LIMIT ?",
-        (expression, expert_id, expert_id, *(() if since is None else (since,)), limit),
+        f"WHERE post_search MATCH ? AND p.expert_id = ? {window}ORDER BY score LIMIT ?",
+        (expression, expert_id, *(() if since is None else (since,)), limit),
     )
     return [LexicalHit(row[0], row[1], float(row[2])) for row in rows]
