@@ -7,6 +7,7 @@ service, a provider that refuses with words of its own, a query past REQUEST_TIM
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -117,7 +118,10 @@ def test_an_expert_failing_inside_is_a_code_in_its_event_and_the_detail_in_the_l
     assert server.stop() == 0
     reader.join(timeout=30)
     story = logged(lines, request_id)
-    assert "no such table: post_search" in story and "expert failed" in story
+    # SQLite names the dropped table as the first statement that needs it sees it: the index's
+    # term counts (an fts5vocab table over it) or the index itself.
+    assert re.search(r"no such (fts5 )?table: (main\.)?post_search\b", story), story
+    assert "expert failed" in story
 
 
 def test_a_provider_that_refuses_is_model_refused_without_its_words(
