@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,18 +12,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.routing import Match, Mount
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from experts_panel.api.errors import install_error_handlers
 from experts_panel.api.request_limits import MAX_BODY_BYTES, RequestLimits
 from experts_panel.api.routes import experts, health, posts, query
 from experts_panel.api.schema import install as install_schema
 from experts_panel.db.database import Database
+from experts_panel.finished_requests import FinishedRequest, WhenFinished
 from experts_panel.language import detect_language
 from experts_panel.logs import get_logger
 from experts_panel.loop_lag import LoopLag
 from experts_panel.model_setup import Models
-from experts_panel.observability.http_metrics import HttpMetrics
+from experts_panel.observability.http_metrics import count_requests
 from experts_panel.observability.metrics import PanelMetrics
 from experts_panel.pipeline.runner import Services
 from experts_panel.query_runs import track_tasks, untrack_tasks
@@ -44,35 +44,15 @@ def allowed_origins(settings: Settings) -> list[str]:
     return origins
 
 
-class AccessLog:
-    """One structured line per request; pure ASGI so streamed responses stay streamed."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            )
+def log_request(finished: FinishedRequest) -> None:
+    """One structured line per request."""
+    log.info(
+        "request",
+        method=finished.scope["method"],
+        path=finished.scope["path"],
+        status=finished.status,
+        duration_ms=round(finished.duration_s * 1000, 1),
+    )
 
 
 async def _warm_up(services: Services) -> None:
@@ -164,9 +144,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         allow_headers=["Content-Type", "X-Request-ID"],
         expose_headers=["X-Request-ID"],
     )
-    app.add_middleware(AccessLog)
-    if metrics is not None:
-        app.add_middleware(HttpMetrics, metrics=metrics)
+    observers = [log_request] if metrics is None else [log_request, count_requests(metrics)]
+    app.add_middleware(WhenFinished, observers=observers)
     app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID")
     if settings.STATIC_DIR is not None:
         app.router.routes.append(

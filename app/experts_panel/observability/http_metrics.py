@@ -1,12 +1,11 @@
-"""HTTP requests by route template and status, with their latency: pure ASGI, so a streamed
-answer stays streamed and is timed to its end."""
+"""HTTP requests by route template and status, with their latency (told by
+`finished_requests.WhenFinished`, which times a streamed answer to its end)."""
 
 from __future__ import annotations
 
-import time
+from starlette.types import Scope
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
+from experts_panel.finished_requests import FinishedRequest, Observer
 from experts_panel.observability.metrics import PanelMetrics
 
 
@@ -22,27 +21,12 @@ def route_label(scope: Scope) -> str:
     return "unmatched"
 
 
-class HttpMetrics:
-    def __init__(self, app: ASGIApp, metrics: PanelMetrics) -> None:
-        self.app = app
-        self.metrics = metrics
+def count_requests(metrics: PanelMetrics) -> Observer:
+    """An observer for `WhenFinished` that counts each request and its time."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
+    def count(finished: FinishedRequest) -> None:
+        route, method = route_label(finished.scope), finished.scope["method"]
+        metrics.http_requests.labels(route, method, str(finished.status)).inc()
+        metrics.http_duration.labels(route, method).observe(finished.duration_s)
 
-        async def record_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, record_status)
-        finally:
-            route, method = route_label(scope), scope["method"]
-            self.metrics.http_requests.labels(route, method, str(status)).inc()
-            self.metrics.http_duration.labels(route, method).observe(time.perf_counter() - started)
+    return count
