@@ -46,6 +46,22 @@ def expert_posts(db: Path) -> set[int]:
         conn.close()
 
 
+def ask_the_expert(server: Server) -> dict[str, Any]:
+    """EXPERT's answer to the backup question, as one JSON."""
+    response = httpx.post(
+        f"{server.url}/api/v1/query",
+        json={
+            "query": "Как делать бэкапы SQLite?",
+            "expert_filter": [EXPERT],
+            "stream_progress": False,
+        },
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    [answer] = response.json()["expert_responses"]
+    return dict(answer)
+
+
 def test_the_comment_synthesis_cites_only_the_experts_own_posts(
     demo_path: Path, server_factory: Any, fake_openai: FakeOpenAI
 ) -> None:
@@ -69,17 +85,7 @@ def test_the_comment_synthesis_cites_only_the_experts_own_posts(
 
     fake_openai.responder = citing_others
     server: Server = server_factory(demo_path, **model_env(fake_openai))
-    response = httpx.post(
-        f"{server.url}/api/v1/query",
-        json={
-            "query": "Как делать бэкапы SQLite?",
-            "expert_filter": [EXPERT],
-            "stream_progress": False,
-        },
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    [answer] = response.json()["expert_responses"]
+    answer = ask_the_expert(server)
     assert shown, "the synthesis was never asked for"
     synthesis = answer["comment_groups_synthesis"]
     assert synthesis == (
@@ -117,17 +123,7 @@ def test_every_citation_form_reaches_the_reader_as_canonical_tokens(
 
     fake_openai.responder = grouping
     server: Server = server_factory(demo_path, **model_env(fake_openai))
-    response = httpx.post(
-        f"{server.url}/api/v1/query",
-        json={
-            "query": "Как делать бэкапы SQLite?",
-            "expert_filter": [EXPERT],
-            "stream_progress": False,
-        },
-        timeout=60,
-    )
-    assert response.status_code == 200, response.text
-    [answer] = response.json()["expert_responses"]
+    answer = ask_the_expert(server)
     first, second = shown["reduce"][:2]
     assert answer["answer"] == f"Делаю `cp db .` и .backup [post:{first}] [post:{second}]."
     assert answer["main_sources"][:2] == [first, second]
