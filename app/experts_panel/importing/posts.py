@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from experts_panel.db.schema import links, posts
+from experts_panel.db.schema import posts
 from experts_panel.experts import (
     Expert,
     check_slug,
@@ -40,7 +40,7 @@ from experts_panel.importing.source import (
     note_duplicates,
     open_export,
 )
-from experts_panel.importing.store import BATCH, HashedRows, record_run
+from experts_panel.importing.store import HashedRows, record_run, replace_links
 from experts_panel.telegram.export import ChatInfo
 
 
@@ -140,14 +140,6 @@ class _PostStore:
         self.changed_ids.extend(stored.updated_ids)
 
     async def write_links(self) -> None:
-        # An edited post may have dropped a mention: its outgoing links are rebuilt.
-        for start in range(0, len(self.changed_ids), BATCH):
-            await self.conn.execute(
-                delete(links).where(
-                    links.c.expert_id == self.expert.id,
-                    links.c.source_message_id.in_(self.changed_ids[start : start + BATCH]),
-                )
-            )
         # A link needs both posts. The expert's post ids (a few bytes each, not their text)
         # say which targets exist: those of this file and those of earlier imports.
         known = self.stored_ids
@@ -161,23 +153,12 @@ class _PostStore:
                     )
                 ).all()
             )
-        rows = []
-        for source, target, kind in dict.fromkeys(self.link_candidates):
-            if target not in known:
-                self.summary.dangling_references += 1
-                continue
-            rows.append((self.expert.id, source, target, kind))
-            if kind == "reply":
-                self.summary.reply_links += 1
-            else:
-                self.summary.mention_links += 1
-        if rows:
-            await self.conn.exec_driver_sql(
-                "INSERT OR IGNORE INTO links "
-                "(expert_id, source_message_id, target_message_id, link_type) "
-                "VALUES (?, ?, ?, ?)",
-                rows,
-            )
+        stored = await replace_links(
+            self.conn, self.expert.id, self.changed_ids, self.link_candidates, known
+        )
+        self.summary.reply_links += stored.reply
+        self.summary.mention_links += stored.mention
+        self.summary.dangling_references += stored.dangling
 
 
 async def import_posts(

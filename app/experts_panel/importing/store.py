@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from experts_panel.db.schema import import_runs
+from experts_panel.db.schema import import_runs, links
 from experts_panel.experts import now_iso
+from experts_panel.importing.rows import LinkCandidate
 
 # Rows per statement, and ids per `IN (...)`.
 BATCH = 500
@@ -104,6 +105,50 @@ class HashedRows:
         if changed:
             await self.conn.exec_driver_sql(self.sql, changed)
         return stored
+
+
+@dataclass
+class LinksStored:
+    reply: int = 0
+    mention: int = 0
+    dangling: int = 0  # a target that is not a post of this expert
+
+
+async def replace_links(
+    conn: AsyncConnection,
+    expert_id: str,
+    changed: Sequence[int],
+    candidates: Sequence[LinkCandidate],
+    known: set[int],
+) -> LinksStored:
+    """Rebuild the outgoing links of the changed posts (an edit may have dropped a mention)
+    and store the candidates whose target is a post of this expert (`known`)."""
+    for start in range(0, len(changed), BATCH):
+        await conn.execute(
+            delete(links).where(
+                links.c.expert_id == expert_id,
+                links.c.source_message_id.in_(changed[start : start + BATCH]),
+            )
+        )
+    counts = LinksStored()
+    rows = []
+    for source, target, kind in dict.fromkeys(candidates):
+        if target not in known:
+            counts.dangling += 1
+            continue
+        rows.append((expert_id, source, target, kind))
+        if kind == "reply":
+            counts.reply += 1
+        else:
+            counts.mention += 1
+    if rows:
+        await conn.exec_driver_sql(
+            "INSERT OR IGNORE INTO links "
+            "(expert_id, source_message_id, target_message_id, link_type) "
+            "VALUES (?, ?, ?, ?)",
+            rows,
+        )
+    return counts
 
 
 async def record_run(

@@ -27,25 +27,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telethon import errors
 from telethon.tl import types
 
 from experts_panel.db.database import Database
-from experts_panel.db.schema import comments, experts, import_runs, links, posts
+from experts_panel.db.schema import comments, experts, import_runs, posts
 from experts_panel.experts import Expert, now_iso
 from experts_panel.importing.comments import COMMENT_COLUMNS, COMMENT_FIELDS
 from experts_panel.importing.rows import (
     POST_COLUMNS,
     POST_FIELDS,
     ChannelIdentity,
+    LinkCandidate,
     ParsedBatch,
     PostRows,
     content_hash,
     json_or_none,
 )
-from experts_panel.importing.store import BATCH, HashedRows
+from experts_panel.importing.store import BATCH, HashedRows, replace_links
 from experts_panel.telegram_sync.client import TelegramSource
 from experts_panel.telegram_sync.convert import kind_of, reply_target, to_message
 from experts_panel.telegram_sync.failures import (
@@ -255,34 +256,13 @@ class _Batches:
         summary.batches += 1
 
     async def _links(
-        self, conn: AsyncConnection, changed: list[int], candidates: list[tuple[int, int, str]]
+        self, conn: AsyncConnection, changed: list[int], candidates: list[LinkCandidate]
     ) -> None:
-        # As the importer: an edited post's outgoing links are rebuilt, and a link needs both
-        # posts of this expert.
-        for start in range(0, len(changed), BATCH):
-            await conn.execute(
-                delete(links).where(
-                    links.c.expert_id == self.expert.id,
-                    links.c.source_message_id.in_(changed[start : start + BATCH]),
-                )
-            )
-        rows = []
-        for source, target, kind in dict.fromkeys(candidates):
-            if target not in self.known_ids:
-                self.summary.dangling_references += 1
-                continue
-            rows.append((self.expert.id, source, target, kind))
-            if kind == "reply":
-                self.summary.reply_links += 1
-            else:
-                self.summary.mention_links += 1
-        if rows:
-            await conn.exec_driver_sql(
-                "INSERT OR IGNORE INTO links "
-                "(expert_id, source_message_id, target_message_id, link_type) "
-                "VALUES (?, ?, ?, ?)",
-                rows,
-            )
+        # As the importer: a link needs both posts of this expert.
+        stored = await replace_links(conn, self.expert.id, changed, candidates, self.known_ids)
+        self.summary.reply_links += stored.reply
+        self.summary.mention_links += stored.mention
+        self.summary.dangling_references += stored.dangling
 
 
 def has_comments(message: Any) -> bool:
