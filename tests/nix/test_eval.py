@@ -225,13 +225,16 @@ def test_the_sync_without_an_api_id_is_refused_with_its_reason(tmp_path: Path) -
     text = scenarios.read_text(encoding="utf-8")
     assert text.count("        telegramApiId = 1234567;\n") == 1
     scenarios.write_text(text.replace("        telegramApiId = 1234567;\n", ""), encoding="utf-8")
-    # The copy's own run script: it evaluates the scenarios beside it.
+    # The copy's own run script: it evaluates the scenarios beside it. It looks for nixpkgs'
+    # lib beside the copy, where there is none: it is told where this checkout's is.
+    lib = os.environ.get("NIXPKGS_LIB", str(REPO.parent / "shared/vendor/nixpkgs-lib/lib"))
     done = subprocess.run(
         [str(tree / "tests/nix/eval/run"), "--tree", str(tree), "module:default.x86_64-linux.sync"],
         capture_output=True,
         text=True,
         timeout=600,
         check=False,
+        env={**os.environ, "NIXPKGS_LIB": lib},
     )
     assert done.returncode != 0, done.stdout
     assert (
