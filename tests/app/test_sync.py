@@ -71,19 +71,24 @@ async def sync(
     return await sync_expert(database, fake, expert, opts or options())
 
 
-async def test_the_fixture_gives_the_rows_its_export_gives(
-    database: Database, db_path: Path, tmp_path: Path
-) -> None:
-    # The same channel and group, once as Telegram Desktop exports them, once as Telethon
-    # serves them: every field both carry is the same in the rows.
+async def import_fixture(database: Database, tmp_path: Path, expert_id: str) -> None:
+    """The fixture's channel and discussion group, imported from exports as `expert_id`."""
     posts_file = write(tmp_path / "channel.json", chat(channel_posts()))
     group_file = write(
         tmp_path / "group.json",
         chat(discussion(), name="Channel Chat", chat_type="public_supergroup", chat_id=GROUP_ID),
     )
     async with database.write() as conn:
-        await import_posts(conn, posts_file, "exported", username="channel")
-        await import_comments(conn, group_file, "exported")
+        await import_posts(conn, posts_file, expert_id, username="channel")
+        await import_comments(conn, group_file, expert_id)
+
+
+async def test_the_fixture_gives_the_rows_its_export_gives(
+    database: Database, db_path: Path, tmp_path: Path
+) -> None:
+    # The same channel and group, once as Telegram Desktop exports them, once as Telethon
+    # serves them: every field both carry is the same in the rows.
+    await import_fixture(database, tmp_path, "exported")
     await add_expert(database, "synced")
     summary = await sync(database, fixture_account(), "synced")
     exported = rows(db_path, POST_SQL.format("exported"))
@@ -298,14 +303,7 @@ async def test_a_username_now_on_another_chat_is_refused(database: Database) -> 
 async def test_an_expert_imported_from_an_export_is_synced_from_where_it_stands(
     database: Database, db_path: Path, tmp_path: Path
 ) -> None:
-    posts_file = write(tmp_path / "channel.json", chat(channel_posts()))
-    group_file = write(
-        tmp_path / "group.json",
-        chat(discussion(), name="Channel Chat", chat_type="public_supergroup", chat_id=GROUP_ID),
-    )
-    async with database.write() as conn:
-        await import_posts(conn, posts_file, "demo", username="channel")
-        await import_comments(conn, group_file, "demo")
+    await import_fixture(database, tmp_path, "demo")
     summary = await sync(database, fixture_account(), opts=options(reread_days=365))
     # The same rows: only the photo's row changes, as the API names its file size.
     assert (summary.posts_added, summary.posts_updated, summary.posts_unchanged) == (0, 1, 3)
