@@ -26,6 +26,7 @@ noisy. Run from the repository root:
 
     .venv/bin/python bench/recall.py                          # both halves, this checkout
     .venv/bin/python bench/recall.py --half heldout --baseline f4affa1   # before and after
+    .venv/bin/python bench/recall.py --half late --baseline 8213846      # the third set
     .venv/bin/python bench/recall.py --half tuning --scale 0 --detail    # fast, per question
 """
 
@@ -69,7 +70,7 @@ TARGET_RSS_GROWTH_MB = 100.0
 MAX_SOURCES = 5  # k is the number of sources the answer shows, at most this many
 
 Kind = Literal["same", "cross", "uncovered"]
-Half = Literal["tuning", "heldout"]
+Half = Literal["tuning", "heldout", "late"]
 
 
 # --- the corpus ---
@@ -574,7 +575,10 @@ def recall_rows(
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
-        "--half", choices=("tuning", "heldout", "both"), default="both", help="questions to ask"
+        "--half",
+        choices=("tuning", "heldout", "late", "both", "all"),
+        default="both",
+        help="questions to ask (both: tuning and heldout; all: the three sets)",
     )
     parser.add_argument("--baseline", metavar="REF", help="also measure the code of this revision")
     parser.add_argument(
@@ -592,7 +596,11 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # figures as they come
 
     experts = read_experts()
-    halves: list[Half] = ["tuning", "heldout"] if args.half == "both" else [args.half]
+    sets: dict[str, list[Half]] = {
+        "both": ["tuning", "heldout"],
+        "all": ["tuning", "heldout", "late"],
+    }
+    halves: list[Half] = sets.get(args.half) or [args.half]
     print(
         f"Experts Panel recall benchmark, embedded model ({datetime.now(UTC):%Y-%m-%d %H:%M UTC}, "
         f"{os.cpu_count()} CPUs)"
