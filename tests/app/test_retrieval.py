@@ -19,6 +19,7 @@ from experts_panel.retrieval.bridge import (
 )
 from experts_panel.retrieval.dense import VectorCache
 from experts_panel.retrieval.embedder import UniversalSentenceEncoder
+from experts_panel.retrieval.function_words import is_function_word
 from experts_panel.retrieval.hybrid import bridged_search, fuse, hybrid_search
 from experts_panel.retrieval.indexer import index_expert
 from experts_panel.retrieval.lexical import lexical_search
@@ -248,6 +249,40 @@ async def test_the_bridge_translates_question_words_into_the_experts_own_words(
         assert found[0].telegram_message_id == 3 and found[0].bridge_rank == 1
 
 
+async def test_the_bridge_neither_translates_nor_searches_with_grammar_words(
+    database: Database, tmp_path: Path, embedder: UniversalSentenceEncoder
+) -> None:
+    # Ten posts, "как" in one of them: by the share of posts alone (a fifth, before the list)
+    # it was a word like any other, and "how" in a question matched that post.
+    texts = [
+        "Кофе из турки варю на медленном огне.",
+        "Как я выбираю зерно для эспрессо.",
+        "Фильтр промываю горячей водой.",
+        "Молоко для капучино беру холодное.",
+        "Кофемолку чищу раз в неделю.",
+        "Температура воды для пуровера девяносто три градуса.",
+        "Весы с таймером нужны всем.",
+        "Обжарку выбираю светлую.",
+        "Турка из меди греется ровнее.",
+        "Сахар в эспрессо не кладу.",
+    ]
+    posts = [message(i + 1, at(i), body) for i, body in enumerate(texts)]
+    path = write(tmp_path / "brew.json", chat(posts, name="Brew", chat_id=33))
+    async with database.write() as conn:
+        await import_posts(conn, path, "brew")
+    await index_expert(database, "brew", embedder)
+    cache = VectorCache()
+    async with database.read() as conn:
+        vocabulary = await cache.vocabulary(conn, "brew", embedder.name)
+        assert await bridged_search(conn, "brew", "how", 5, embedder, cache) == []
+    words = ["how", "milk"]
+    translated = translate(vocabulary, words, embedder.encode(words))
+    assert "молоко" in translated
+    assert not any(is_function_word(w) for w in translated), translated
+    # Nor is a grammar word of the vocabulary ever the translation of a word of substance.
+    assert "как" in vocabulary.words and vocabulary.function[vocabulary.words.index("как")]
+
+
 def test_quantised_vocabulary_keeps_similarities_within_a_few_thousandths() -> None:
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(200, 512)).astype(np.float32)
@@ -256,6 +291,7 @@ def test_quantised_vocabulary_keeps_similarities_within_a_few_thousandths() -> N
     vocabulary = Vocabulary(
         0,
         tuple(f"w{i}" for i in range(200)),
+        np.zeros(200, dtype=np.bool_),
         np.zeros(200, dtype=np.bool_),
         np.ones(200, dtype=np.int64),
         10,

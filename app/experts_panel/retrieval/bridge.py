@@ -7,9 +7,10 @@ of the question is matched with the closest words of the expert's own vocabulary
 other script; their stems make a second full-text search, fused with the others. No dictionary
 and no translation model: the expert's vocabulary and the encoder already shipped.
 
-Function words translate well too (how and как), and would match every post: a question word
-whose closest word in the other script is in more than `COMMON_SHARE` of the expert's posts is
-taken for one and left out, and so is any translation that common.
+Grammar words translate well too (how and как), and would match every post: neither a question
+word nor a translation may be one of `function_words.py`'s. A question word whose closest word
+in the other script is one anyway, or is in more than `COMMON_SHARE` of the expert's posts, is
+left out, and so is any translation that common.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.database import fetch_all
 from experts_panel.retrieval.embedder import Vectors
+from experts_panel.retrieval.function_words import is_function_word
 
 # Measured with the Universal Sentence Encoder multilingual v3 on the tuning half of
 # bench/recall's questions: translations of content words score 0.6-0.95, unrelated words of
@@ -30,6 +32,8 @@ from experts_panel.retrieval.embedder import Vectors
 TRANSLATION_SIMILARITY = 0.6
 TRANSLATION_SPREAD = 0.05  # keep the best translation's near ties (gel, gels), not its cousins
 TRANSLATIONS_PER_WORD = 3
+# A word in more than a fifth of the posts says little about any of them: in a channel of a
+# few posts that is every word, and the bridge stays out of the way.
 COMMON_SHARE = 0.2
 _CHUNK = 8192  # vocabulary rows turned back into float32 at a time
 
@@ -48,6 +52,7 @@ class Vocabulary:
     generation: int
     words: tuple[str, ...]
     cyrillic: npt.NDArray[np.bool_]
+    function: npt.NDArray[np.bool_]  # grammar words (`function_words.py`): never a translation
     posts: npt.NDArray[np.int64]  # how many of the expert's posts contain each word
     total_posts: int
     matrix: npt.NDArray[np.int8]
@@ -78,6 +83,7 @@ async def load_vocabulary(
             generation,
             (),
             np.zeros(0, dtype=np.bool_),
+            np.zeros(0, dtype=np.bool_),
             np.zeros(0, dtype=np.int64),
             int(total[0][0]),
             np.zeros((0, 0), dtype=np.int8),
@@ -90,6 +96,7 @@ async def load_vocabulary(
         generation=generation,
         words=words,
         cyrillic=np.array([is_cyrillic(w) for w in words], dtype=np.bool_),
+        function=np.array([is_function_word(w) for w in words], dtype=np.bool_),
         posts=np.array([row[1] for row in rows], dtype=np.int64),
         total_posts=int(total[0][0]),
         matrix=matrix,
@@ -113,16 +120,19 @@ def translate(vocabulary: Vocabulary, words: list[str], vectors: Vectors) -> lis
     if not words or not vocabulary.words:
         return []
     scores = similarities(vocabulary, vectors)
-    common = vocabulary.posts > COMMON_SHARE * max(vocabulary.total_posts, 1)
+    widespread = vocabulary.posts > COMMON_SHARE * max(vocabulary.total_posts, 1)
+    common = vocabulary.function | widespread
     found: list[str] = []
     for i, word in enumerate(words):
+        if is_function_word(word):
+            continue
         other = vocabulary.cyrillic != is_cyrillic(word)
         if not other.any():
             continue
         row = np.where(other, scores[i], -1.0)
         nearest = int(np.argmax(row))
         if common[nearest]:
-            continue  # a function word: its closest translation is everywhere
+            continue  # a grammar word in some other guise: its closest translation is one
         row = np.where(common, -1.0, row)
         count = min(TRANSLATIONS_PER_WORD, row.shape[0])
         top = np.argpartition(-row, count - 1)[:count]
