@@ -8,7 +8,7 @@ first sync (every message new), then a second that re-reads the whole channel (e
 unchanged). Beside it, `experts-panel import` of the same messages as an export, as
 bench/import.py runs it. Targets: no slower than the importer, under 250 MB peak RSS.
 
-    .venv/bin/python bench/sync.py [--sizes 100000] [--runs 1]
+    .venv/bin/python bench/sync.py [--sizes 100000] [--runs 1] [--stages]
 """
 
 from __future__ import annotations
@@ -189,6 +189,52 @@ async def _sync_once(database_path: Path, count: int, reread_all: bool) -> dict[
     return {"seconds": seconds, "summary": summary.as_dict()}
 
 
+def stages(count: int) -> dict[str, float]:
+    """Microseconds a message for each step the sync takes in its one process, timed apart on
+    the generated channel in pages of 100: Telethon reading a response's TL bytes, resolving
+    each message from the response's entities, the sync converting it to the parser's
+    `Message`, and the importer's row code making its row."""
+    from experts_panel.importing.rows import ChannelIdentity, PostRows
+    from experts_panel.telegram_sync.convert import to_message
+
+    source = GeneratedChannel(count)
+    entities = source._entities()
+    input_chat = utils.get_input_peer(source.entity)
+    made = [as_telethon(raw) for raw in _messages(count)]
+    pages = [
+        bytes(
+            types.messages.ChannelMessages(
+                pts=1,
+                count=count,
+                messages=made[i : i + 100],
+                topics=[],
+                chats=[source.entity],
+                users=[],
+            )
+        )
+        for i in range(0, count, 100)
+    ]
+    del made
+    clock = time.perf_counter()
+    read = [m for page in pages for m in BinaryReader(page).tgread_object().messages]
+    figures = {"Telethon reads the TL bytes": time.perf_counter() - clock}
+    clock = time.perf_counter()
+    for message in read:
+        message._finish_init(source, entities, input_chat)
+    figures["Telethon resolves senders (_finish_init)"] = time.perf_counter() - clock
+    posts = [m for m in read if isinstance(m, types.Message)]
+    clock = time.perf_counter()
+    converted = [to_message(m) for m in posts]
+    figures["the sync converts (to_message)"] = time.perf_counter() - clock
+    rows = PostRows(ChannelIdentity("bench", BENCH.USERNAME, BENCH.CHANNEL_ID, "2026-01-01"))
+    clock = time.perf_counter()
+    for message in converted:
+        rows.add(message)
+    rows.take()
+    figures["the importer's rows (PostRows.add)"] = time.perf_counter() - clock
+    return {name: seconds / count * 1e6 for name, seconds in figures.items()}
+
+
 def child(database: Path, count: int, reread_all: bool) -> None:
     result = asyncio.run(_sync_once(database, count, reread_all))
     result["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -212,6 +258,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--child", nargs=2, metavar=("DB", "COUNT"), help=argparse.SUPPRESS)
     parser.add_argument("--reread-all", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--stages",
+        action="store_true",
+        help="also time each step of the sync apart, in microseconds a message",
+    )
     args = parser.parse_args()
     if args.child:
         child(Path(args.child[0]), int(args.child[1]), args.reread_all)
@@ -253,6 +304,10 @@ def main() -> None:
                     f"{size:>9} {label:>10} {seconds:>8.2f} {size / seconds:>8.0f} "
                     f"{peak:>8.1f} {import_s / seconds:>9.2f}x"
                 )
+            if args.stages:
+                print(f"{'':>9} {'us/msg':>10}  the import, all of it: {import_s / size * 1e6:.1f}")
+                for name, micros in stages(size).items():
+                    print(f"{'':>9} {micros:>10.1f}  {name}")
         print(
             "s: the sync as sync_expert runs it (Telethon reading each message from its TL "
             "bytes, converting, storing, linking; the fake server's making of the messages left "
@@ -261,6 +316,12 @@ def main() -> None:
             "as it is read), the import's "
             "process and parser together. vs import: the import's seconds over the sync's "
             "(above 1: the sync is faster). re-sync re-reads every message, all unchanged."
+            + (
+                " us/msg (--stages): each step of the sync alone, in this process, beside the "
+                "import's whole time a message."
+                if args.stages
+                else ""
+            )
         )
 
 
