@@ -116,7 +116,8 @@ def similarities(vocabulary: Vocabulary, queries: Vectors) -> npt.NDArray[np.flo
 
 
 def translate(vocabulary: Vocabulary, words: list[str], vectors: Vectors) -> list[str]:
-    """The words of the vocabulary, written in the other script, that translate `words`."""
+    """The words of the vocabulary, written in the other script, that translate `words` (words
+    of substance: `bridged_search` leaves the question's grammar words out)."""
     if not words or not vocabulary.words:
         return []
     scores = similarities(vocabulary, vectors)
@@ -124,8 +125,6 @@ def translate(vocabulary: Vocabulary, words: list[str], vectors: Vectors) -> lis
     common = vocabulary.function | widespread
     found: list[str] = []
     for i, word in enumerate(words):
-        if is_function_word(word):
-            continue
         other = vocabulary.cyrillic != is_cyrillic(word)
         if not other.any():
             continue

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from experts_panel.retrieval.bridge import translate
 from experts_panel.retrieval.dense import VectorCache, nearest, posts_since
 from experts_panel.retrieval.embedder import Embedder, Vectors
+from experts_panel.retrieval.function_words import is_function_word
 from experts_panel.retrieval.lexical import LexicalHit, lexical_search, stems_search
 from experts_panel.retrieval.stemming import stems
 from experts_panel.retrieval.vocabulary import vocabulary_words
@@ -88,7 +89,8 @@ async def bridged_search(
     since: str | None = None,
 ) -> list[LexicalHit]:
     """Full-text search with the expert's words that translate the question's."""
-    words = sorted(vocabulary_words(query))
+    # Grammar words are never translated: left out before their vectors are made.
+    words = sorted(w for w in vocabulary_words(query) if not is_function_word(w))
     if not words:
         return []
     vocabulary = await cache.vocabulary(conn, expert_id, embedder.name)
