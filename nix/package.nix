@@ -5,6 +5,7 @@
   buildPythonApplication,
   hatchling,
   aiosqlite,
+  anyascii,
   anyio,
   asgi-correlation-id,
   cryptography,
@@ -53,6 +54,7 @@ buildPythonApplication {
   # nixpkgs' versions, so nothing needs pythonRelaxDeps.
   dependencies = [
     aiosqlite
+    anyascii
     anyio
     asgi-correlation-id
     cryptography

@@ -12,6 +12,7 @@ from experts_panel.experts import remove_expert
 from experts_panel.importing.posts import import_posts
 from experts_panel.retrieval.bridge import (
     Vocabulary,
+    borrowings,
     is_cyrillic,
     quantise,
     similarities,
@@ -23,6 +24,7 @@ from experts_panel.retrieval.function_words import is_function_word
 from experts_panel.retrieval.hybrid import bridged_search, fuse, hybrid_search
 from experts_panel.retrieval.indexer import index_expert
 from experts_panel.retrieval.lexical import lexical_search
+from experts_panel.retrieval.spelling import SpellingIndex, keys_match, sound_key
 from experts_panel.retrieval.stemming import match_expression, stems
 from tests.support.exports import at, chat, message, write
 from tests.support.server import cli_env, run_cli
@@ -283,20 +285,63 @@ async def test_the_bridge_neither_translates_nor_searches_with_grammar_words(
     assert "как" in vocabulary.words and vocabulary.function[vocabulary.words.index("как")]
 
 
+async def test_a_word_borrowed_across_the_scripts_is_searched_as_the_questions_own(
+    database: Database, tmp_path: Path, embedder: UniversalSentenceEncoder
+) -> None:
+    # The encoder puts "кортадо" no nearer "cortado" than other drinks, so only its spelling
+    # bridges the two: written in Latin letters the words meet (and прессе, the case ending
+    # aside, meets press).
+    texts = [
+        "A cortado is a double shot with as much milk, barely foamed.",
+        "Espresso needs a fine grind and fresh beans.",
+        "Rinse the paper filter with hot water first.",
+        "A French press wants a coarse grind and four minutes.",
+        "Weigh the beans: a scale with a timer is worth it.",
+        "Light roasts shine in filter coffee.",
+        "Descale the machine every two months.",
+        "Milk for latte art should be cold before steaming.",
+        "Cupping trains the palate faster than anything.",
+        "The grinder matters more than the machine.",
+    ]
+    posts = [message(i + 1, at(i), body) for i, body in enumerate(texts)]
+    path = write(tmp_path / "dial.json", chat(posts, name="Dial", chat_id=34))
+    async with database.write() as conn:
+        await import_posts(conn, path, "dial")
+    await index_expert(database, "dial", embedder)
+    cache = VectorCache()
+    async with database.read() as conn:
+        vocabulary = await cache.vocabulary(conn, "dial", embedder.name)
+        assert borrowings(vocabulary, ["кортадо", "прессе", "молоко"]) == ["cortado", "press"]
+        found = await hybrid_search(conn, "dial", "Что такое кортадо?", 3, embedder, cache)
+    assert found[0].telegram_message_id == 1 and found[0].lexical_rank == 1
+
+
+def test_sound_keys_meet_across_the_scripts_and_keep_apart_what_only_starts_alike() -> None:
+    assert sound_key("кортадо") == sound_key("cortado") == "kortado"
+    assert sound_key("латте") == sound_key("latte")
+    assert sound_key("френч") == sound_key("French")
+    assert keys_match(sound_key("прессе"), sound_key("press"))  # a case ending
+    assert keys_match(sound_key("карбоне"), sound_key("carbon"))
+    assert not keys_match(sound_key("бег"), sound_key("beg"))  # too short to tell
+    assert not keys_match(sound_key("старые"), sound_key("startline"))  # more than an ending
+
+
 def test_quantised_vocabulary_keeps_similarities_within_a_few_thousandths() -> None:
     rng = np.random.default_rng(7)
     vectors = rng.normal(size=(200, 512)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     matrix, scale = quantise(vectors)
+    words = tuple(f"w{i}" for i in range(200))
     vocabulary = Vocabulary(
         0,
-        tuple(f"w{i}" for i in range(200)),
+        words,
         np.zeros(200, dtype=np.bool_),
         np.zeros(200, dtype=np.bool_),
         np.ones(200, dtype=np.int64),
         10,
         matrix,
         scale,
+        SpellingIndex.of(words),
     )
     exact = vectors[:5] @ vectors.T
     assert np.abs(similarities(vocabulary, vectors[:5]) - exact).max() < 0.005

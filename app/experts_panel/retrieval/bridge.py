@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from experts_panel.db.database import fetch_all
 from experts_panel.retrieval.embedder import Vectors
 from experts_panel.retrieval.function_words import is_function_word
+from experts_panel.retrieval.spelling import SpellingIndex
 
 # Measured with the Universal Sentence Encoder multilingual v3 on the tuning half of
 # bench/recall's questions: translations of content words score 0.6-0.95, unrelated words of
@@ -57,6 +58,7 @@ class Vocabulary:
     total_posts: int
     matrix: npt.NDArray[np.int8]
     scale: npt.NDArray[np.float32]
+    spelling: SpellingIndex  # the words by how they sound: borrowings across the scripts
 
 
 def quantise(vectors: Vectors) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
@@ -88,6 +90,7 @@ async def load_vocabulary(
             int(total[0][0]),
             np.zeros((0, 0), dtype=np.int8),
             np.zeros(0, dtype=np.float32),
+            SpellingIndex.of(()),
         )
     vectors = np.frombuffer(b"".join(row[2] for row in rows), dtype="<f4").astype(np.float32)
     matrix, scale = quantise(vectors.reshape(len(rows), -1))
@@ -101,6 +104,7 @@ async def load_vocabulary(
         total_posts=int(total[0][0]),
         matrix=matrix,
         scale=scale,
+        spelling=SpellingIndex.of(words),
     )
 
 
@@ -139,4 +143,22 @@ def translate(vocabulary: Vocabulary, words: list[str], vectors: Vectors) -> lis
         best = float(row[top[0]])
         floor = max(TRANSLATION_SIMILARITY, best - TRANSLATION_SPREAD)
         found += [vocabulary.words[j] for j in top if row[j] >= floor]
+    return list(dict.fromkeys(found))
+
+
+def borrowings(vocabulary: Vocabulary, words: list[str]) -> list[str]:
+    """The words of the vocabulary, written in the other script, that spell `words` as they
+    sound (`spelling.py`: кортадо, cortado), leaving out those in more than `COMMON_SHARE` of
+    the posts. The same word borrowed, not a translation: searched as the question's own."""
+    if not vocabulary.words:
+        return []
+    widespread = vocabulary.posts > COMMON_SHARE * max(vocabulary.total_posts, 1)
+    found: list[str] = []
+    for word in words:
+        script = is_cyrillic(word)
+        found += [
+            vocabulary.words[j]
+            for j in vocabulary.spelling.matches(word)
+            if vocabulary.cyrillic[j] != script and not widespread[j] and not vocabulary.function[j]
+        ]
     return list(dict.fromkeys(found))

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from experts_panel.retrieval.bridge import translate
+from experts_panel.retrieval.bridge import borrowings, translate
 from experts_panel.retrieval.dense import VectorCache, nearest, posts_since
 from experts_panel.retrieval.embedder import Embedder, Vectors
 from experts_panel.retrieval.function_words import is_function_word
-from experts_panel.retrieval.lexical import LexicalHit, lexical_search, stems_search
+from experts_panel.retrieval.lexical import LexicalHit, stems_search
 from experts_panel.retrieval.stemming import stems
 from experts_panel.retrieval.vocabulary import vocabulary_words
 
@@ -79,6 +79,10 @@ def fuse(
     ]
 
 
+def _content_words(query: str) -> list[str]:
+    return sorted(w for w in vocabulary_words(query) if not is_function_word(w))
+
+
 async def bridged_search(
     conn: AsyncConnection,
     expert_id: str,
@@ -90,7 +94,7 @@ async def bridged_search(
 ) -> list[LexicalHit]:
     """Full-text search with the expert's words that translate the question's."""
     # Grammar words are never translated: left out before their vectors are made.
-    words = sorted(w for w in vocabulary_words(query) if not is_function_word(w))
+    words = _content_words(query)
     if not words:
         return []
     vocabulary = await cache.vocabulary(conn, expert_id, embedder.name)
@@ -120,7 +124,15 @@ async def hybrid_search(
     them, so an older post can neither be found nor take a recent one's place.
     """
     depth = max(limit, 50)
-    lexical = await lexical_search(conn, expert_id, query, depth, since)
+    borrowed: list[str] = []
+    if embedder is not None:
+        vocabulary = await cache.vocabulary(conn, expert_id, embedder.name)
+        borrowed = borrowings(vocabulary, _content_words(query))
+    # A word borrowed from the other script is the question's own word spelled otherwise:
+    # searched with the question's words, not with the bridge's looser translations.
+    lexical = await stems_search(
+        conn, expert_id, stems(query) + stems(" ".join(borrowed)), depth, since
+    )
     dense_hits: list[tuple[int, int, float]] = []
     bridged: list[LexicalHit] = []
     if embedder is not None:

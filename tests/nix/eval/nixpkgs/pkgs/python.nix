@@ -101,6 +101,7 @@ let
   # 26.05 branch-off.
   available = {
     aiosqlite = "0.21.0";
+    anyascii = "0.3.3";
     anyio = "4.14.1";
     colorlog = "6.9.0";
     cryptography = "46.0.3";
