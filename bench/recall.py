@@ -1,7 +1,7 @@
 """Recall of the embedded model (no key) across languages, on a corpus written for it.
 
 The corpus (`bench/recall/corpus/`, see its README) is three channels, Russian, English and
-both, and two halves of questions, each with the posts that answer it marked, some that the
+both, and sets of questions (two halves, then a third and a fourth set), each with the posts that answer it marked, some that the
 experts never covered. For each version of the code measured (this checkout, and with
 `--baseline REF` the code of a git revision beside it), the bench:
 
@@ -27,6 +27,7 @@ noisy. Run from the repository root:
     .venv/bin/python bench/recall.py                          # both halves, this checkout
     .venv/bin/python bench/recall.py --half heldout --baseline f4affa1   # before and after
     .venv/bin/python bench/recall.py --half late --baseline 8213846      # the third set
+    .venv/bin/python bench/recall.py --half final --baseline bc1a5ad     # the fourth
     .venv/bin/python bench/recall.py --half tuning --scale 0 --detail    # fast, per question
 """
 
@@ -70,7 +71,7 @@ TARGET_RSS_GROWTH_MB = 100.0
 MAX_SOURCES = 5  # k is the number of sources the answer shows, at most this many
 
 Kind = Literal["same", "cross", "uncovered"]
-Half = Literal["tuning", "heldout", "late"]
+Half = Literal["tuning", "heldout", "late", "final"]
 
 
 # --- the corpus ---
@@ -576,9 +577,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--half",
-        choices=("tuning", "heldout", "late", "both", "all"),
+        choices=("tuning", "heldout", "late", "final", "both", "all"),
         default="both",
-        help="questions to ask (both: tuning and heldout; all: the three sets)",
+        help="questions to ask (both: tuning and heldout; all: the four sets)",
     )
     parser.add_argument("--baseline", metavar="REF", help="also measure the code of this revision")
     parser.add_argument(
@@ -598,7 +599,7 @@ def main() -> None:
     experts = read_experts()
     sets: dict[str, list[Half]] = {
         "both": ["tuning", "heldout"],
-        "all": ["tuning", "heldout", "late"],
+        "all": ["tuning", "heldout", "late", "final"],
     }
     halves: list[Half] = sets.get(args.half) or [args.half]
     print(
