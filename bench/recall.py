@@ -1,7 +1,7 @@
 """Recall of the embedded model (no key) across languages, on a corpus written for it.
 
 The corpus (`bench/recall/corpus/`, see its README) is three channels, Russian, English and
-both, and sets of questions (two halves, then a third and a fourth set), each with the posts that answer it marked, some that the
+both, and sets of questions (two halves, then a third, a fourth and a fifth set), each with the posts that answer it marked, some that the
 experts never covered. For each version of the code measured (this checkout, and with
 `--baseline REF` the code of a git revision beside it), the bench:
 
@@ -27,7 +27,8 @@ noisy. Run from the repository root:
     .venv/bin/python bench/recall.py                          # both halves, this checkout
     .venv/bin/python bench/recall.py --half heldout --baseline f4affa1   # before and after
     .venv/bin/python bench/recall.py --half late --baseline 8213846      # the third set
-    .venv/bin/python bench/recall.py --half final --baseline bc1a5ad     # the fourth
+    .venv/bin/python bench/recall.py --half final --baseline 63e83c6     # the fourth set
+    .venv/bin/python bench/recall.py --half fifth --baseline 63e83c6     # and the fifth
     .venv/bin/python bench/recall.py --half tuning --scale 0 --detail    # fast, per question
 """
 
@@ -71,7 +72,7 @@ TARGET_RSS_GROWTH_MB = 100.0
 MAX_SOURCES = 5  # k is the number of sources the answer shows, at most this many
 
 Kind = Literal["same", "cross", "uncovered"]
-Half = Literal["tuning", "heldout", "late", "final"]
+Half = Literal["tuning", "heldout", "late", "final", "fifth"]
 
 
 # --- the corpus ---
@@ -577,9 +578,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument(
         "--half",
-        choices=("tuning", "heldout", "late", "final", "both", "all"),
+        choices=("tuning", "heldout", "late", "final", "fifth", "both", "all"),
         default="both",
-        help="questions to ask (both: tuning and heldout; all: the four sets)",
+        help="questions to ask (both: tuning and heldout; all: the five sets)",
     )
     parser.add_argument("--baseline", metavar="REF", help="also measure the code of this revision")
     parser.add_argument(
@@ -599,7 +600,7 @@ def main() -> None:
     experts = read_experts()
     sets: dict[str, list[Half]] = {
         "both": ["tuning", "heldout"],
-        "all": ["tuning", "heldout", "late", "final"],
+        "all": ["tuning", "heldout", "late", "final", "fifth"],
     }
     halves: list[Half] = sets.get(args.half) or [args.half]
     print(
