@@ -1,9 +1,10 @@
 """Recall of the embedded model (no key) across languages, on a corpus written for it.
 
 The corpus (`bench/recall/corpus/`, see its README) is three channels, Russian, English and
-both, and sets of questions (two halves, then a third, a fourth and a fifth set), each with the posts that answer it marked, some that the
-experts never covered. For each version of the code measured (this checkout, and with
-`--baseline REF` the code of a git revision beside it), the bench:
+both, and five sets of questions (two halves, then three sets written later), each with the
+posts that answer it marked, some that the experts never covered. For each version of the code
+measured (this checkout, and with `--baseline REF` the code of a git revision beside it), the
+bench:
 
 1. writes the channels as Telegram Desktop exports, imports them into a fresh database with
    `experts-panel import` and indexes them with `experts-panel index`;

@@ -148,17 +148,19 @@ def translate(vocabulary: Vocabulary, words: list[str], vectors: Vectors) -> lis
 
 def borrowings(vocabulary: Vocabulary, words: list[str]) -> list[str]:
     """The words of the vocabulary, written in the other script, that spell `words` as they
-    sound (`spelling.py`: кортадо, cortado), leaving out those in more than `COMMON_SHARE` of
-    the posts. The same word borrowed, not a translation: searched as the question's own."""
+    sound (`spelling.py`: кортадо, cortado). A word whose spellings include one in more than
+    `COMMON_SHARE` of the posts, or a grammar word, is common in this channel (кофе in a
+    coffee channel, as "coffee" and "coffees") and brings none. The same word borrowed, not a
+    translation: searched as the question's own."""
     if not vocabulary.words:
         return []
-    widespread = vocabulary.posts > COMMON_SHARE * max(vocabulary.total_posts, 1)
+    common = vocabulary.function | (
+        vocabulary.posts > COMMON_SHARE * max(vocabulary.total_posts, 1)
+    )
     found: list[str] = []
     for word in words:
         script = is_cyrillic(word)
-        found += [
-            vocabulary.words[j]
-            for j in vocabulary.spelling.matches(word)
-            if vocabulary.cyrillic[j] != script and not widespread[j] and not vocabulary.function[j]
-        ]
+        spelled = [j for j in vocabulary.spelling.matches(word) if vocabulary.cyrillic[j] != script]
+        if not any(common[j] for j in spelled):
+            found += [vocabulary.words[j] for j in spelled]
     return list(dict.fromkeys(found))
