@@ -251,6 +251,24 @@ async def test_the_bridge_translates_question_words_into_the_experts_own_words(
         assert found[0].telegram_message_id == 3 and found[0].bridge_rank == 1
 
 
+async def _channel_of(
+    database: Database,
+    tmp_path: Path,
+    embedder: UniversalSentenceEncoder,
+    expert: str,
+    chat_id: int,
+    texts: list[str],
+) -> None:
+    """An expert of one post a text, imported and indexed."""
+    posts = [message(i + 1, at(i), body) for i, body in enumerate(texts)]
+    path = write(
+        tmp_path / f"{expert}.json", chat(posts, name=expert.capitalize(), chat_id=chat_id)
+    )
+    async with database.write() as conn:
+        await import_posts(conn, path, expert)
+    await index_expert(database, expert, embedder)
+
+
 async def test_the_bridge_neither_translates_nor_searches_with_grammar_words(
     database: Database, tmp_path: Path, embedder: UniversalSentenceEncoder
 ) -> None:
@@ -268,11 +286,7 @@ async def test_the_bridge_neither_translates_nor_searches_with_grammar_words(
         "Турка из меди греется ровнее.",
         "Сахар в эспрессо не кладу.",
     ]
-    posts = [message(i + 1, at(i), body) for i, body in enumerate(texts)]
-    path = write(tmp_path / "brew.json", chat(posts, name="Brew", chat_id=33))
-    async with database.write() as conn:
-        await import_posts(conn, path, "brew")
-    await index_expert(database, "brew", embedder)
+    await _channel_of(database, tmp_path, embedder, "brew", 33, texts)
     cache = VectorCache()
     async with database.read() as conn:
         vocabulary = await cache.vocabulary(conn, "brew", embedder.name)
@@ -303,11 +317,7 @@ async def test_a_word_borrowed_across_the_scripts_is_searched_as_the_questions_o
         "Cupping trains the palate faster than anything.",
         "The grinder matters more than the machine.",
     ]
-    posts = [message(i + 1, at(i), body) for i, body in enumerate(texts)]
-    path = write(tmp_path / "dial.json", chat(posts, name="Dial", chat_id=34))
-    async with database.write() as conn:
-        await import_posts(conn, path, "dial")
-    await index_expert(database, "dial", embedder)
+    await _channel_of(database, tmp_path, embedder, "dial", 34, texts)
     cache = VectorCache()
     async with database.read() as conn:
         vocabulary = await cache.vocabulary(conn, "dial", embedder.name)
