@@ -12,9 +12,10 @@ from experts_panel.retrieval.indexer import index_expert
 from experts_panel.retrieval.lexical import (
     COMMON_TERM_POSTS,
     COMMON_TERM_SHARE,
-    lexical_search,
     rare_stems,
+    stems_search,
 )
+from experts_panel.retrieval.stemming import stems
 from tests.support.exports import at, chat, message, write
 
 RARE_POSTS = 3
@@ -43,7 +44,7 @@ async def test_a_stem_most_posts_hold_is_left_out_of_a_large_index(
     await index_channel(database, tmp_path, large_index())
     async with database.read() as conn:
         assert await rare_stems(conn, ["weather", "glacier"]) == ["glacier"]
-        hits = await lexical_search(conn, "notes", "weather glacier", 50)
+        hits = await stems_search(conn, "notes", stems("weather glacier"), 50)
     assert sorted(h.telegram_message_id for h in hits) == list(range(1, RARE_POSTS + 1))
 
 
@@ -54,7 +55,7 @@ async def test_a_question_of_common_stems_alone_still_finds_posts(
     async with database.read() as conn:
         kept = await rare_stems(conn, ["weather", "note"])  # every post holds both
         assert len(kept) == 1 and kept[0] in ("weather", "note")
-        hits = await lexical_search(conn, "notes", "weather", 5)
+        hits = await stems_search(conn, "notes", stems("weather"), 5)
     assert len(hits) == 5
 
 
@@ -62,5 +63,5 @@ async def test_a_small_index_keeps_every_stem(database: Database, tmp_path: Path
     await index_channel(database, tmp_path, 20)
     async with database.read() as conn:
         assert await rare_stems(conn, ["weather", "glacier"]) == ["weather", "glacier"]
-        hits = await lexical_search(conn, "notes", "weather glacier", 50)
+        hits = await stems_search(conn, "notes", stems("weather glacier"), 50)
     assert len(hits) == 20  # every post holds "weather"

@@ -13,7 +13,8 @@ from experts_panel.importing.posts import import_posts
 from experts_panel.pipeline.recency import months_back, window_start
 from experts_panel.retrieval.dense import ExpertVectors, nearest
 from experts_panel.retrieval.indexer import index_expert
-from experts_panel.retrieval.lexical import lexical_search
+from experts_panel.retrieval.lexical import stems_search
+from experts_panel.retrieval.stemming import stems
 from tests.support.exports import chat, message, write
 
 
@@ -77,8 +78,8 @@ async def test_full_text_counts_its_limit_within_the_window(
     await index_expert(database, "ops", None)
     since = window_start(3, now)
     async with database.read() as conn:
-        everything = await lexical_search(conn, "ops", "бэкапы", 3)
-        recent = await lexical_search(conn, "ops", "бэкапы", 3, since)
+        everything = await stems_search(conn, "ops", stems("бэкапы"), 3)
+        recent = await stems_search(conn, "ops", stems("бэкапы"), 3, since)
     # The recent post ranks below the old ones: filtered after the LIMIT, it would be lost.
     assert len(everything) == 3 and 9 not in [h.telegram_message_id for h in everything]
     assert [h.telegram_message_id for h in recent] == [9]

@@ -23,7 +23,7 @@ from experts_panel.retrieval.embedder import UniversalSentenceEncoder
 from experts_panel.retrieval.function_words import is_function_word
 from experts_panel.retrieval.hybrid import bridged_search, fuse, hybrid_search
 from experts_panel.retrieval.indexer import index_expert
-from experts_panel.retrieval.lexical import lexical_search
+from experts_panel.retrieval.lexical import stems_search
 from experts_panel.retrieval.spelling import SpellingIndex, keys_match, sound_key
 from experts_panel.retrieval.stemming import match_expression, stems
 from tests.support.exports import at, chat, message, write
@@ -78,10 +78,12 @@ async def test_full_text_finds_inflected_russian_within_one_expert(
     await index_expert(database, "product", None)
     assert report.searchable_updated == 6 and report.embedded == 0
     async with database.read() as conn:
-        hits = await lexical_search(conn, "ops", "ставки на модели", 10)
+        hits = await stems_search(conn, "ops", stems("ставки на модели"), 10)
         assert [h.telegram_message_id for h in hits] == [2]
-        assert [h.telegram_message_id for h in await lexical_search(conn, "ops", "ежик", 5)] == [3]
-        backups = await lexical_search(conn, "product", "backups", 10)
+        assert [
+            h.telegram_message_id for h in await stems_search(conn, "ops", stems("ежик"), 5)
+        ] == [3]
+        backups = await stems_search(conn, "product", stems("backups"), 10)
         assert [h.telegram_message_id for h in backups] == [2]  # never ops' post 1
 
 
@@ -103,9 +105,9 @@ async def test_indexing_is_incremental_and_follows_edits(
     third = await index_expert(database, "ops", embedder)
     assert (third.searchable_updated, third.embedded) == (1, 1)
     async with database.read() as conn:
-        assert await lexical_search(conn, "ops", "quadlets", 5) == []
+        assert await stems_search(conn, "ops", stems("quadlets"), 5) == []
         assert [
-            h.telegram_message_id for h in await lexical_search(conn, "ops", "kubernetes", 5)
+            h.telegram_message_id for h in await stems_search(conn, "ops", stems("kubernetes"), 5)
         ] == [6]
     raw = sqlite3.connect(db_path)
     generation = raw.execute(
@@ -143,7 +145,7 @@ async def test_hybrid_search_crosses_languages_and_stays_within_the_expert(
     cache = VectorCache()
     async with database.read() as conn:
         # No word in common with post 1 (Russian): only the embeddings can find it.
-        assert await lexical_search(conn, "ops", "safely copying database files", 5) == []
+        assert await stems_search(conn, "ops", stems("safely copying database files"), 5) == []
         found = await hybrid_search(
             conn, "ops", "safely copying database files", 3, embedder, cache
         )
@@ -244,7 +246,7 @@ async def test_the_bridge_translates_question_words_into_the_experts_own_words(
     async with database.read() as conn:
         # No word of the question is in post 3 ("... про мониторинг диска и алерты"), nor in
         # any other: full-text alone finds nothing; the bridge finds post 3.
-        assert await lexical_search(conn, "ops", "disk alerts", 5) == []
+        assert await stems_search(conn, "ops", stems("disk alerts"), 5) == []
         hits = await bridged_search(conn, "ops", "disk alerts", 5, embedder, cache)
         assert [h.telegram_message_id for h in hits] == [3]
         found = await hybrid_search(conn, "ops", "disk alerts", 3, embedder, cache)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from experts_panel.db.database import fetch_all
-from experts_panel.retrieval.stemming import match_stems, stems
+from experts_panel.retrieval.stemming import match_stems
 
 # On the tuning half of bench/recall's questions at 10,000 posts an expert: 0.2 left recall as
 # it was and took a quarter off the time in full-text search; 0.1 lost cross-language posts.
@@ -26,20 +26,6 @@ class LexicalHit:
     post_id: int
     telegram_message_id: int
     bm25: float  # lower is better, as SQLite reports it
-
-
-async def lexical_search(
-    conn: AsyncConnection, expert_id: str, query: str, limit: int, since: str | None = None
-) -> list[LexicalHit]:
-    """The expert's posts matching the query's words, by BM25; dated `since` or later if given."""
-    return await _search(conn, expert_id, stems(query), limit, since)
-
-
-async def stems_search(
-    conn: AsyncConnection, expert_id: str, found: list[str], limit: int, since: str | None = None
-) -> list[LexicalHit]:
-    """Posts holding any of these stems (the language bridge's translations), by BM25."""
-    return await _search(conn, expert_id, found, limit, since)
 
 
 async def rare_stems(conn: AsyncConnection, found: list[str]) -> list[str]:
@@ -60,13 +46,12 @@ async def rare_stems(conn: AsyncConnection, found: list[str]) -> list[str]:
     return rare or [min(unique, key=lambda s: posts.get(s, 0))]
 
 
-async def _search(
-    conn: AsyncConnection,
-    expert_id: str,
-    found: list[str],
-    limit: int,
-    since: str | None,
+async def stems_search(
+    conn: AsyncConnection, expert_id: str, found: list[str], limit: int, since: str | None = None
 ) -> list[LexicalHit]:
+    """The expert's posts holding any of these stems (the question's own words and their
+    borrowings, or the language bridge's translations), by BM25; dated `since` or later if
+    given."""
     expression = match_stems(await rare_stems(conn, found))
     if expression is None:
         return []
